@@ -1,0 +1,3 @@
+from news_ingest.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""Builds one Airflow DAG per source; the DAG only wires ``news_ingest.pipeline`` steps.
+
+Shape of a run (mapped over batches of ``NEWS_INGEST_BATCH_SIZE`` entries, never one task
+per article, so a backfill of thousands of articles stays far below ``max_map_length``):
+
+    plan ──> fetch[batch] ──> index[batch] ──┐
+    pending ──────────────> index_pending ───┴──> report
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, dag, get_current_context, task
+
+from news_ingest.sources import Source
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "news-ingest",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+}
+
+
+def _run_id() -> str:
+    return str(get_current_context()["run_id"])
+
+
+def build_source_dag(source: Source) -> DAG:
+    @dag(
+        dag_id=source.id,
+        description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
+        schedule=timedelta(minutes=source.poll_minutes),
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["news-ingest", f"lang:{source.language}"],
+        params={
+            "feeds": Param(
+                [],
+                type="array",
+                description="Poll these feed URLs instead of the configured ones "
+                "(e.g. an archive page for a backfill). Empty: the source's feeds.",
+            )
+        },
+        doc_md=__doc__,
+    )
+    def source_dag() -> None:
+        @task
+        def plan() -> list[str]:
+            from news_ingest import indices, pipeline, staging, store
+            from news_ingest.settings import get_settings
+
+            settings = get_settings()
+            feeds = get_current_context()["params"].get("feeds") or source.feed_urls
+            es = store.connect(settings)
+            indices.install(es, settings.index_prefix)
+            folder = staging.run_folder(settings.staging_base, source.id, _run_id())
+            paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+            log.info("planned %d batch(es): %s", len(paths), counts)
+            return paths
+
+        @task
+        def fetch(entries_path: str) -> dict[str, Any]:
+            from news_ingest import pipeline
+            from news_ingest.settings import get_settings
+
+            pages_path, counts = pipeline.fetch(entries_path, get_settings())
+            log.info("fetched %s: %s", pages_path, counts)
+            return {"pages_path": pages_path, "counts": counts}
+
+        @task
+        def pending() -> list[str]:
+            from news_ingest import pipeline
+            from news_ingest.settings import get_settings
+
+            paths = pipeline.pending_pages(get_settings(), source.id, _run_id())
+            log.info("%d page batch(es) left by earlier runs", len(paths))
+            return paths
+
+        @task
+        def index(pages_path: str) -> dict[str, int]:
+            from news_ingest import pipeline, store
+            from news_ingest.settings import get_settings
+
+            settings = get_settings()
+            es = store.connect(settings)
+            with pipeline.extraction_pool(settings) as pool:
+                counts = pipeline.index(pages_path, settings, es, run_id=_run_id(), executor=pool)
+            log.info("indexed %s: %s", pages_path, counts)
+            return counts
+
+        @task(trigger_rule="none_failed")
+        def report(
+            fetched: list[dict[str, Any]],
+            indexed: list[dict[str, int]],
+            recovered: list[dict[str, int]],
+        ) -> dict[str, int]:
+            from news_ingest import pipeline
+
+            counts = pipeline.merge_counts(
+                [f["counts"] for f in fetched] + list(indexed) + list(recovered)
+            )
+            log.info("run summary for %s: %s", source.id, counts)
+            return counts
+
+        fetched = fetch.expand(entries_path=plan())
+        indexed = index.expand(pages_path=fetched.map(lambda result: result["pages_path"]))
+        recovered = index.override(task_id="index_pending").expand(pages_path=pending())
+        # TaskFlow hands the mapped results over as lists at run time.
+        report(fetched, indexed, recovered)  # type: ignore[arg-type]
+
+    return source_dag()

@@ -1,0 +1,121 @@
+"""From a fetched page to the article document stored in Elasticsearch (pure, CPU-bound).
+
+``analyze_page`` runs in worker processes: it takes and returns plain dicts so records
+cross the process boundary cheaply, and it loads the topic taxonomy once per worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from news_ingest.extract import ExtractedArticle, extract_article
+from news_ingest.language import detect_language
+from news_ingest.profiles import profile_by_id
+from news_ingest.store import content_hash
+from news_ingest.topics import Taxonomy, load_taxonomy, tag_topics
+from news_ingest.urls import canonicalize_url, document_id, host_of
+
+MIN_BODY_CHARS = 80
+
+
+@cache
+def _taxonomy(config_dir: str) -> Taxonomy:
+    return load_taxonomy(Path(config_dir) / "topics.yaml")
+
+
+def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
+    """Turn one staged page record into an article document, or a reject record.
+
+    A reject is ``{"rejected": {"url", "stage", "reason", "detail"}}``; an article is the
+    Elasticsearch document with its ``_id``.
+    """
+    entry = record["entry"]
+    profile = profile_by_id(record["profile"]) if record.get("profile") else None
+    extracted = extract_article(record["html"], record["final_url"], profile)
+    if len(extracted.body) < MIN_BODY_CHARS:
+        return {
+            "rejected": {
+                "url": entry["url"],
+                "stage": "extract",
+                "reason": "no-article-text",
+                "detail": f"{len(extracted.body)} chars of body; warnings: "
+                + ",".join(extracted.warnings),
+            }
+        }
+    language, confidence = detect_language(
+        "\n".join(part for part in (extracted.title, extracted.lede, extracted.body) if part)
+    )
+    categories = sorted({*entry.get("categories", []), *extracted.categories})
+    title = extracted.title or entry.get("title", "")
+    tags = tag_topics(
+        _taxonomy(config_dir),
+        title=title,
+        text=f"{extracted.lede}\n{extracted.body}",
+        categories=categories,
+    )
+    canonical = choose_canonical(entry["canonical_url"], record["final_url"], extracted)
+    published_at, date_source = _published(entry.get("published_at"), extracted.published_at)
+    doc: dict[str, Any] = {
+        "_id": document_id(canonical),
+        "url": entry["url"],
+        "canonical_url": canonical,
+        "url_keys": sorted({entry["canonical_url"], canonical}),
+        "feed_url": entry.get("feed_url"),
+        "source": record["source"],
+        "title": title,
+        "lede": extracted.lede,
+        "body": extracted.body,
+        "authors": sorted({*entry.get("authors", []), *extracted.authors}),
+        "categories": categories,
+        "topics": tags.topics,
+        "topic_scores": tags.scores,
+        "language": language,
+        "language_confidence": round(confidence, 4),
+        "word_count": len(f"{extracted.lede} {extracted.body}".split()),
+        "published_at": published_at,
+        "fetched_at": record["fetched_at"],
+        "extraction": {
+            "profile": extracted.profile,
+            "warnings": list(extracted.warnings),
+            "charset": record.get("charset"),
+            "final_url": record["final_url"],
+            "date_source": date_source,
+        },
+    }
+    doc["content_hash"] = content_hash(doc)
+    return doc
+
+
+def choose_canonical(entry_canonical: str, final_url: str, extracted: ExtractedArticle) -> str:
+    """The page's ``<link rel=canonical>`` wins when it stays on the site we fetched.
+
+    A canonical pointing to another host is ignored: a compromised or careless page
+    must not be able to overwrite another site's article id.
+    """
+    candidate = extracted.canonical_url
+    if candidate:
+        try:
+            canonical = canonicalize_url(candidate)
+        except ValueError:
+            return entry_canonical
+        if _same_site(host_of(canonical), host_of(final_url)):
+            return canonical
+    return entry_canonical
+
+
+def _same_site(host_a: str, host_b: str) -> bool:
+    def strip(host: str) -> str:
+        return host.removeprefix("www.")
+
+    return strip(host_a) == strip(host_b)
+
+
+def _published(feed_date: str | None, page_date: datetime | None) -> tuple[str | None, str]:
+    if feed_date:
+        return feed_date, "feed"
+    if page_date is not None:
+        return page_date.isoformat(), "page"
+    return None, "none"

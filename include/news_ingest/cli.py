@@ -1,0 +1,213 @@
+"""The ``news-ingest`` command line: the ops entry point to the same functions the DAGs run."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from news_ingest import indices, localnode, store
+from news_ingest.configfile import ConfigError
+from news_ingest.fetcher import Page, Rejected
+from news_ingest.logs import configure_logging
+from news_ingest.search import search_articles
+from news_ingest.settings import Settings, get_settings
+from news_ingest.sources import Source, get_source
+
+app = typer.Typer(no_args_is_help=True, help="News ingestion pipeline: ops commands.")
+es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch node (local mode, tests).")
+app.add_typer(es_app, name="es")
+
+
+@es_app.command("start")
+def es_start() -> None:
+    """Download (once), configure and start the local node; wait until it is ready."""
+    try:
+        node = localnode.start(get_settings())
+    except localnode.LocalNodeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(localnode.describe(node))
+
+
+@es_app.command("stop")
+def es_stop() -> None:
+    """Stop the local node; its data stays for the next start."""
+    stopped = localnode.stop(get_settings())
+    typer.echo("stopped" if stopped else "not running")
+
+
+@es_app.command("status")
+def es_status() -> None:
+    """Print the local node's URL, credentials and health; exit 1 when it is down."""
+    node = localnode.status(get_settings())
+    typer.echo(localnode.describe(node))
+    if not node.running:
+        raise typer.Exit(1)
+
+
+console = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+def _connect(settings: Settings) -> Any:
+    try:
+        es = store.connect(settings)
+        indices.install(es, settings.index_prefix)
+    except store.StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
+    return es
+
+
+def _source_for(settings: Settings, source_id: str | None, feeds: list[str]) -> Source:
+    if source_id:
+        return get_source(settings.config_dir, source_id)
+    if not feeds:
+        raise ConfigError("give --source ID (from sources.yaml) or at least one --feed URL")
+    return Source.model_validate(
+        {
+            "id": "adhoc",
+            "name": "ad-hoc feeds",
+            "feeds": feeds,
+            "language": "ar",
+            "poll_minutes": 60,
+        }
+    )
+
+
+@app.command()
+def run(
+    source_id: Annotated[
+        str | None, typer.Option("--source", help="Source id in sources.yaml.")
+    ] = None,
+    feeds: Annotated[
+        list[str] | None, typer.Option("--feed", help="A feed URL (repeatable).")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="Site profile for --feed runs.")] = None,
+) -> None:
+    """One pass over a source's feeds (or ad-hoc --feed URLs): poll, fetch, extract, index."""
+    # Imported here: extraction pulls in trafilatura, which the `es` commands never need.
+    from news_ingest import pipeline
+
+    settings = get_settings()
+    configure_logging()
+    try:
+        source = _source_for(settings, source_id, feeds or [])
+        if profile:
+            source = source.model_copy(update={"profile": profile})
+        feed_urls = [*feeds] if feeds and source_id else source.feed_urls
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    es = _connect(settings)
+    run_id = "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(f"{source.id}: polling feeds", total=None)
+
+        def planned(new: int) -> None:
+            progress.update(task, description=f"{source.id}: fetching + indexing", total=new)
+
+        def page_done(result: Page | Rejected) -> None:
+            progress.advance(task)
+
+        try:
+            counts = pipeline.run_once(
+                source,
+                feed_urls,
+                settings,
+                es,
+                run_id=run_id,
+                on_page=page_done,
+                on_planned=planned,
+            )
+        except store.StoreUnavailable as exc:
+            raise _fail(str(exc)) from None
+    table = Table(title=f"run {run_id} of {source.id}")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for key, value in counts.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: str,
+    size: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Full-text search over title, lede and body."""
+    settings = get_settings()
+    es = _connect(settings)
+    hits = search_articles(es, indices.IndexNames(settings.index_prefix), query, size=size)
+    if as_json:
+        typer.echo(json.dumps(hits, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(hits)} result(s) for {query!r}")
+    for column in ("published_at", "source", "language", "title", "url"):
+        table.add_column(column)
+    for hit in hits:
+        table.add_row(
+            *(str(hit.get(c) or "") for c in ("published_at", "source", "language", "title", "url"))
+        )
+    console.print(table)
+
+
+@app.command()
+def rejects(
+    source_id: Annotated[str | None, typer.Option("--source")] = None,
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List URLs that runs skipped, with the reason (newest first)."""
+    settings = get_settings()
+    es = _connect(settings)
+    rows = store.list_rejects(
+        es, indices.IndexNames(settings.index_prefix), source=source_id, size=size
+    )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} reject(s)")
+    for column in ("last_seen_at", "source", "stage", "reason", "url", "detail"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row.get(c) or "")
+                for c in ("last_seen_at", "source", "stage", "reason", "url", "detail")
+            )
+        )
+    console.print(table)
+
+
+@app.command()
+def setup() -> None:
+    """Create index templates and indices (idempotent); print the analysis chosen."""
+    settings = get_settings()
+    es = store.connect(settings) if settings.es_url else _connect(settings)
+    variant = indices.install(es, settings.index_prefix)
+    typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"[red]config error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None

@@ -1,0 +1,269 @@
+"""HTTP fetching of feeds and article pages: polite, bounded and safe.
+
+One ``Fetcher`` per run holds the connection pool, a concurrency limit per host, and the
+robots.txt rules it has read. Every request goes through ``_get``, which follows redirects
+itself so that each hop passes the SSRF guard, stops reading at the size cap, and retries
+only what a retry can fix (timeouts, resets, 5xx, 429 with its Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from news_ingest.charset import decode_html
+from news_ingest.netguard import BlockedAddressError, check_host
+from news_ingest.settings import Settings
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+class FetchError(Exception):
+    """A URL could not be fetched; ``reason`` is a short code used in counts and rejects."""
+
+    def __init__(self, reason: str, detail: str, *, retryable: bool = False, wait: float = 0.0):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.retryable = retryable
+        self.wait = wait
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    final_url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    charset: str
+    html: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Rejected:
+    url: str
+    reason: str
+    detail: str
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), capped."""
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(when - (now if now is not None else time.time()), 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def is_html(content_type: str, body_start: bytes) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type:
+        return media_type in HTML_TYPES
+    sniff = body_start[:512].lstrip().lower()
+    return sniff.startswith((b"<!doctype html", b"<html"))
+
+
+class Fetcher:
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or httpx.AsyncClient(
+            headers={"User-Agent": settings.user_agent},
+            timeout=httpx.Timeout(
+                settings.fetch_timeout, connect=min(10.0, settings.fetch_timeout)
+            ),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=settings.fetch_concurrency),
+        )
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._robots: dict[str, RobotFileParser | None] = {}
+        self._robots_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.client.aclose()
+
+    async def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
+        """GET with SSRF-checked redirects, the size cap and bounded retries."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.settings.fetch_retries)),
+            wait=_wait_for_server,
+            retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and exc.retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._get_following_redirects(url, headers or {})
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def fetch_page(self, url: str) -> Page | Rejected:
+        try:
+            if not await self.allowed_by_robots(url):
+                return Rejected(url, "robots-disallowed", "robots.txt disallows this path")
+            response = await self.get(url, {"Accept": "text/html,application/xhtml+xml"})
+        except FetchError as exc:
+            return Rejected(url, exc.reason, exc.detail)
+        content_type = response.headers.get("content-type", "")
+        if response.status != 200:
+            return Rejected(url, f"http-{response.status}", f"status {response.status}")
+        if not is_html(content_type, response.body):
+            return Rejected(url, "not-html", f"content-type {content_type or 'missing'}")
+        html, charset = decode_html(response.body, content_type)
+        return Page(
+            url=url,
+            final_url=response.final_url,
+            status=response.status,
+            content_type=content_type,
+            charset=charset,
+            html=html,
+            fetched_at=datetime.now(UTC),
+        )
+
+    async def fetch_pages(
+        self, urls: Iterable[str], on_done: Callable[[Page | Rejected], None] | None = None
+    ) -> list[Page | Rejected]:
+        """Fetch all URLs concurrently (bounded globally and per host), in input order."""
+        global_slots = asyncio.Semaphore(self.settings.fetch_concurrency)
+
+        async def one(url: str) -> Page | Rejected:
+            async with global_slots:
+                result = await self.fetch_page(url)
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        return list(await asyncio.gather(*(one(url) for url in urls)))
+
+    async def allowed_by_robots(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        async with self._robots_lock:
+            if origin not in self._robots:
+                self._robots[origin] = await self._read_robots(origin)
+        rules = self._robots[origin]
+        # None means robots.txt was unreachable (5xx, network): RFC 9309 says assume
+        # everything is disallowed until it can be read.
+        return rules is not None and rules.can_fetch(self.settings.user_agent, url)
+
+    async def _read_robots(self, origin: str) -> RobotFileParser | None:
+        rules = RobotFileParser()
+        try:
+            response = await self.get(f"{origin}/robots.txt")
+        except FetchError as exc:
+            if exc.reason == "private-address":
+                raise  # the page itself is refused for that reason: report it as such
+            return None
+        if response.status >= 500:
+            return None
+        if response.status >= 400:
+            rules.parse([])  # no robots.txt: everything is allowed
+        else:
+            rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        return rules
+
+    async def _get_following_redirects(self, url: str, headers: dict[str, str]) -> Response:
+        current = url
+        visited = {url}
+        for _ in range(self.settings.max_redirects + 1):
+            status, response_headers, body = await self._get_once(current, headers)
+            if status not in REDIRECT_CODES:
+                return Response(url, current, status, response_headers, body)
+            location = response_headers.get("location")
+            if not location:
+                raise FetchError("bad-redirect", f"{status} without Location at {current}")
+            current = urljoin(current, location)
+            if current in visited:
+                raise FetchError("redirect-loop", f"{url} loops back to {current}")
+            visited.add(current)
+        raise FetchError(
+            "too-many-redirects", f"more than {self.settings.max_redirects} from {url}"
+        )
+
+    async def _get_once(
+        self, url: str, headers: dict[str, str]
+    ) -> tuple[int, httpx.Headers, bytes]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("bad-url", f"not an http(s) URL: {url}")
+        try:
+            await check_host(parts.hostname, allow_private=self.settings.allow_private_hosts)
+        except BlockedAddressError as exc:
+            raise FetchError("private-address", str(exc)) from None
+        slots = self._host_slots.setdefault(
+            parts.hostname, asyncio.Semaphore(self.settings.per_host_concurrency)
+        )
+        async with slots:
+            try:
+                async with self.client.stream("GET", url, headers=headers) as response:
+                    body = await self._read_capped(response)
+            except httpx.TimeoutException as exc:
+                raise FetchError(
+                    "timeout", f"{type(exc).__name__} at {url}", retryable=True
+                ) from None
+            except httpx.TransportError as exc:
+                raise FetchError(
+                    "connection-error", f"{type(exc).__name__}: {exc} at {url}", retryable=True
+                ) from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise FetchError(
+                f"http-{response.status_code}",
+                f"status {response.status_code} at {url}",
+                retryable=True,
+                wait=retry_after_seconds(response.headers.get("retry-after")),
+            )
+        return response.status_code, response.headers, body
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        cap = self.settings.max_page_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError("too-large", f"Content-Length {declared} > {cap} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError("too-large", f"more than {cap} bytes at {response.url}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _wait_for_server(retry_state: object) -> float:
+    """Honour Retry-After when the server sent one, else back off exponentially."""
+    outcome = getattr(retry_state, "outcome", None)
+    exc = outcome.exception() if outcome is not None else None
+    server_wait = exc.wait if isinstance(exc, FetchError) else 0.0
+    backoff = wait_exponential_jitter(multiplier=0.5, max=10)(retry_state)  # type: ignore[arg-type]
+    return max(server_wait, backoff)

@@ -1,0 +1,325 @@
+"""One run of one source, as three steps that the CLI and the Airflow DAG both call.
+
+    plan   poll the feeds (conditional GET), keep entries not yet indexed, stage them in
+           batches of ``batch_size``                       -> entries-NNNNN.jsonl.gz
+    fetch  fetch one batch's pages concurrently, stage pages and rejects
+                                                          -> pages-NNNNN.jsonl.gz
+    index  extract and enrich in a process pool, bulk-write, record rejects, then remove
+           the staged file                                 -> counts
+
+Each step returns counts (and paths), never article data, so Airflow's XCom stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import Elasticsearch
+
+from news_ingest import staging, store
+from news_ingest.articles import analyze_page
+from news_ingest.feeds import FeedEntry, body_digest, parse_feed, unique_entries
+from news_ingest.fetcher import Fetcher, FetchError, Page, Rejected
+from news_ingest.indices import IndexNames
+from news_ingest.settings import Settings
+from news_ingest.sources import Source
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+log = logging.getLogger(__name__)
+
+Counts = dict[str, int]
+
+
+def plan(
+    source: Source,
+    feed_urls: Sequence[str],
+    settings: Settings,
+    es: Elasticsearch,
+    folder: ObjectStoragePath,
+) -> tuple[list[str], Counts]:
+    """Poll feeds, drop entries already indexed, stage the rest; return batch paths."""
+    names = IndexNames(settings.index_prefix)
+    counts: Counter[str] = Counter()
+    entries: list[FeedEntry] = []
+    polls = asyncio.run(_poll_all(source.id, feed_urls, settings, es, names))
+    for feed_url, polled, feed_counts in polls:
+        counts.update(feed_counts)
+        entries.extend(polled)
+        log.info("event=feed_polled source=%s feed=%s %s", source.id, feed_url, _fmt(feed_counts))
+    unique = unique_entries(entries)
+    known = store.known_url_keys(es, names, [entry.canonical_url for entry in unique])
+    new = [entry for entry in unique if entry.canonical_url not in known]
+    if source.max_items is not None:
+        new = new[: source.max_items]
+    counts.update(entries_seen=len(unique), already_indexed=len(known), new=len(new))
+    paths = []
+    for number, start in enumerate(range(0, len(new), settings.batch_size), start=1):
+        path = folder / staging.batch_name("entries", number)
+        chunk = new[start : start + settings.batch_size]
+        staging.write_records(path, (_entry_record(e, source) for e in chunk))
+        paths.append(str(path))
+    counts["batches"] = len(paths)
+    log.info("event=planned source=%s %s", source.id, _fmt(counts))
+    return paths, dict(counts)
+
+
+async def _poll_all(
+    source_id: str,
+    feed_urls: Sequence[str],
+    settings: Settings,
+    es: Elasticsearch,
+    names: IndexNames,
+) -> list[tuple[str, list[FeedEntry], Counts]]:
+    async with Fetcher(settings) as fetcher:
+        polls = (_poll(source_id, url, fetcher, es, names) for url in feed_urls)
+        return list(await asyncio.gather(*polls))
+
+
+async def _poll(
+    source_id: str, feed_url: str, fetcher: Fetcher, es: Elasticsearch, names: IndexNames
+) -> tuple[str, list[FeedEntry], Counts]:
+    """Poll one feed; a failing feed is reported and counted, the run goes on."""
+    validators = store.feed_validators(es, names, feed_url)
+    now = datetime.now(UTC).isoformat()
+    state: dict[str, Any] = {"polled_at": now}
+    try:
+        response = await fetcher.get(feed_url, validators.request_headers())
+    except FetchError as exc:
+        log.error("event=feed_failed feed=%s reason=%s detail=%s", feed_url, exc.reason, exc.detail)
+        store.save_feed_state(
+            es, names, feed_url=feed_url, source=source_id, state={**state, "last_error": str(exc)}
+        )
+        return feed_url, [], {"feeds_failed": 1, f"feed_{exc.reason}": 1}
+    state["last_status"] = response.status
+    if response.status == 304:
+        store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
+        return feed_url, [], {"feeds_unchanged": 1}
+    if response.status != 200:
+        error = f"status {response.status}"
+        store.save_feed_state(
+            es, names, feed_url=feed_url, source=source_id, state={**state, "last_error": error}
+        )
+        return feed_url, [], {"feeds_failed": 1, f"feed_http-{response.status}": 1}
+    digest = body_digest(response.body)
+    state.update(
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        body_sha256=digest,
+        last_error=None,
+    )
+    if digest == validators.body_sha256:
+        # Some servers ignore validators and resend the same body with 200.
+        store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
+        return feed_url, [], {"feeds_unchanged": 1}
+    parsed = parse_feed(
+        response.body, feed_url, response.headers.get("content-type", "application/xml")
+    )
+    counts: Counts = {"feeds_polled": 1, **{f"entry_{k}": v for k, v in parsed.skipped.items()}}
+    if parsed.bozo:
+        log.warning("event=feed_malformed feed=%s bozo=%s", feed_url, parsed.bozo)
+        counts["feeds_malformed"] = 1
+        state["last_error"] = parsed.bozo
+    state.update(entries=len(parsed.entries), changed_at=now)
+    store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
+    return feed_url, parsed.entries, counts
+
+
+def _entry_record(entry: FeedEntry, source: Source) -> dict[str, Any]:
+    return {**asdict(entry), "source": source.id, "profile": source.profile}
+
+
+def fetch(
+    entries_path: str,
+    settings: Settings,
+    on_page: Callable[[Page | Rejected], None] | None = None,
+) -> tuple[str, Counts]:
+    """Fetch one staged batch of entries; stage pages and rejects next to it."""
+    source_path = staging.storage_path(entries_path)
+    pages_path = source_path.parent / source_path.name.replace("entries-", "pages-")
+    if not source_path.exists() and pages_path.exists():
+        log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", pages_path)
+        return str(pages_path), {}
+    entries = list(staging.read_records(source_path))
+    results = asyncio.run(_fetch_all([e["url"] for e in entries], settings, on_page))
+    counts: Counter[str] = Counter()
+    records = []
+    for entry, result in zip(entries, results, strict=True):
+        if isinstance(result, Page):
+            counts["fetched"] += 1
+            records.append(_page_record(entry, result))
+        else:
+            counts[f"skipped_{result.reason}"] += 1
+            log.warning(
+                "event=page_skipped url=%s reason=%s detail=%s",
+                result.url,
+                result.reason,
+                result.detail,
+            )
+            records.append({"rejected": {**asdict(result), "stage": "fetch"}, "entry": entry})
+    staging.write_records(pages_path, records)
+    source_path.unlink()
+    log.info("event=fetched batch=%s %s", pages_path.name, _fmt(counts))
+    return str(pages_path), dict(counts)
+
+
+async def _fetch_all(
+    urls: list[str], settings: Settings, on_page: Callable[[Page | Rejected], None] | None
+) -> list[Page | Rejected]:
+    async with Fetcher(settings) as fetcher:
+        return await fetcher.fetch_pages(urls, on_page)
+
+
+def _page_record(entry: dict[str, Any], page: Page) -> dict[str, Any]:
+    return {
+        "entry": entry,
+        "source": entry["source"],
+        "profile": entry.get("profile"),
+        "final_url": page.final_url,
+        "charset": page.charset,
+        "fetched_at": page.fetched_at,
+        "html": page.html,
+    }
+
+
+def index(
+    pages_path: str,
+    settings: Settings,
+    es: Elasticsearch,
+    *,
+    run_id: str,
+    executor: Executor | None = None,
+) -> Counts:
+    """Extract, enrich and index one staged batch; remove it once all is accounted for."""
+    path = staging.storage_path(pages_path)
+    if not path.exists():
+        log.warning("event=index_already_done batch=%s (an earlier try indexed it)", path)
+        return {}
+    names = IndexNames(settings.index_prefix)
+    records = list(staging.read_records(path))
+    rejects = [r["rejected"] for r in records if "rejected" in r]
+    pages = [r for r in records if "rejected" not in r]
+    source_id = (records[0].get("entry") or {}).get("source", "?") if records else "?"
+    analyze = partial(analyze_page, config_dir=str(settings.config_dir))
+    analyzed = list(_map(analyze, pages, executor))
+    documents = _unique_by_id(a for a in analyzed if "rejected" not in a)
+    rejects += [a["rejected"] for a in analyzed if "rejected" in a]
+    result = store.index_articles(es, names, documents)
+    rejects += [
+        {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
+        for doc_url, reason in _failed_urls(result.failed, documents)
+    ]
+    store.record_rejects(es, names, rejects, source=source_id, run_id=run_id)
+    counts: Counter[str] = Counter(
+        indexed=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        failed=len(result.failed),
+    )
+    counts.update(f"rejected_{r['stage']}_{r['reason']}" for r in rejects)
+    # Index failures were recorded as rejects with their reason, so the batch is accounted
+    # for; an unreachable Elasticsearch raised above and left the file for the retry.
+    path.unlink()
+    log.info("event=indexed batch=%s run=%s %s", path.name, run_id, _fmt(counts))
+    return dict(counts)
+
+
+def _map(
+    func: Callable[[dict[str, Any]], dict[str, Any]],
+    items: list[dict[str, Any]],
+    executor: Executor | None,
+) -> Iterator[dict[str, Any]]:
+    if executor is None or len(items) < 2:
+        return map(func, items)
+    return executor.map(func, items, chunksize=max(1, len(items) // 32))
+
+
+def _unique_by_id(documents: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two entries can lead to one page (redirects, canonical links): keep the first."""
+    unique: dict[str, dict[str, Any]] = {}
+    for doc in documents:
+        unique.setdefault(doc["_id"], doc)
+    return list(unique.values())
+
+
+def _failed_urls(
+    failed: list[tuple[str, str]], documents: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    url_by_id = {doc["_id"]: doc["url"] for doc in documents}
+    return [(url_by_id.get(doc_id, doc_id), reason) for doc_id, reason in failed]
+
+
+def pending_pages(settings: Settings, source_id: str, current_run: str) -> list[str]:
+    """Page batches staged by earlier runs that never got indexed (e.g. an ES outage)."""
+    base = staging.storage_path(settings.staging_base) / source_id
+    if not base.exists():
+        return []
+    current = staging.run_folder(settings.staging_base, source_id, current_run).name
+    return [
+        str(path)
+        for folder in sorted(base.iterdir())
+        if folder.name != current and folder.is_dir()
+        for path in staging.batch_paths(folder, "pages")
+    ]
+
+
+def merge_counts(all_counts: Sequence[Counts]) -> Counts:
+    total: Counter[str] = Counter()
+    for counts in all_counts:
+        total.update(counts)
+    return dict(sorted(total.items()))
+
+
+def _fmt(counts: Counts | Counter[str]) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(counts.items()))
+
+
+def extraction_pool(settings: Settings) -> Executor:
+    """A process pool sized to the cores for extraction (trafilatura is CPU-bound).
+
+    forkserver, not fork: Airflow task processes and the CLI's progress display run
+    threads, and forking a threaded process can copy a held lock into the child. The
+    preload makes each worker start with trafilatura already imported.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["news_ingest.articles"])
+    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+
+
+def run_once(
+    source: Source,
+    feed_urls: Sequence[str],
+    settings: Settings,
+    es: Elasticsearch,
+    *,
+    run_id: str,
+    on_page: Callable[[Page | Rejected], None] | None = None,
+    on_planned: Callable[[int], None] | None = None,
+) -> Counts:
+    """Plan, fetch and index one source in this process: what ``news-ingest run`` does."""
+    folder = staging.run_folder(settings.staging_base, source.id, run_id)
+    entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder)
+    if on_planned is not None:
+        on_planned(plan_counts.get("new", 0))
+    all_counts = [plan_counts]
+    with extraction_pool(settings) as pool:
+        for pages_path in pending_pages(settings, source.id, run_id):
+            all_counts.append(index(pages_path, settings, es, run_id=run_id, executor=pool))
+        for entries_path in entry_paths:
+            pages_path, fetch_counts = fetch(entries_path, settings, on_page)
+            all_counts.append(fetch_counts)
+            all_counts.append(index(pages_path, settings, es, run_id=run_id, executor=pool))
+    store.refresh(es, IndexNames(settings.index_prefix))
+    return merge_counts(all_counts)

@@ -1,0 +1,69 @@
+"""Runtime configuration, read from ``NEWS_INGEST_*`` environment variables.
+
+One object holds every knob so the CLI, the DAGs and the tests agree on defaults; the
+README's configuration table lists the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_state_dir() -> Path:
+    # The local Elasticsearch node runs as an unprivileged user when we are root, and
+    # /root is not traversable by that user, so root keeps node state under /var/lib.
+    if os.geteuid() == 0:
+        return Path("/var/lib/news-ingest")
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return Path(xdg) / "news-ingest" if xdg else Path.home() / ".local/state/news-ingest"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWS_INGEST_", extra="ignore")
+
+    es_url: str | None = Field(
+        default=None, description="Elasticsearch URL; unset means the local node."
+    )
+    es_user: str | None = None
+    es_password: str | None = None
+    es_api_key: str | None = None
+    es_ca_certs: Path | None = None
+    es_port: int = Field(default=9200, description="HTTP port of the local node.")
+    es_heap: str = Field(default="1g", description="Heap of the local node (-Xms/-Xmx).")
+    es_version: str = Field(default="9.5.4", description="Version of the local node.")
+    index_prefix: str = Field(default="news", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    config_dir: Path = PROJECT_ROOT / "include" / "config"
+    staging_url: str | None = Field(
+        default=None,
+        description="Where raw page batches are staged (file:// or s3://...); "
+        "defaults to <state_dir>/staging.",
+    )
+
+    allow_private_hosts: bool = False
+    user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
+    fetch_timeout: float = 20.0
+    max_page_bytes: int = 5_000_000
+    max_redirects: int = 5
+    per_host_concurrency: int = 4
+    fetch_concurrency: int = 16
+    fetch_retries: int = 3
+    batch_size: int = 200
+    extract_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+
+    @property
+    def staging_base(self) -> str:
+        return self.staging_url or (self.state_dir / "staging").as_uri()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

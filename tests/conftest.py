@@ -1,0 +1,56 @@
+"""Shared fixtures: the Sputnik fixture pages and a loopback site serving them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SPUTNIK = FIXTURES / "sites" / "sputnik"
+FEED_PATH = "/export/rss2/archive/index.xml"
+
+
+def sputnik_manifest() -> list[dict[str, Any]]:
+    articles: list[dict[str, Any]] = json.loads((SPUTNIK / "articles.json").read_text("utf-8"))[
+        "articles"
+    ]
+    return articles
+
+
+def originals() -> list[dict[str, Any]]:
+    """The distinct articles (re-encoded copies share an original's text)."""
+    return [a for a in sputnik_manifest() if not a["copy_of"]]
+
+
+def serve_sputnik(site: FixtureSite, *, extra_items: list[FeedItem] | None = None) -> None:
+    """Serve every fixture page plus an archive feed listing the distinct articles."""
+    for article in sputnik_manifest():
+        charset = article["encoding"]
+        site.add(
+            article["path"],
+            (SPUTNIK / article["file"]).read_bytes(),
+            content_type=f"text/html; charset={charset}",
+        )
+    items = [
+        FeedItem(
+            link=site.url(a["path"]),
+            title=a["title"],
+            published=datetime.fromisoformat(a["published_at"]),
+            categories=(a["section"],),
+        )
+        for a in originals()
+    ]
+    site.add_feed(FEED_PATH, [*items, *(extra_items or [])])
+
+
+@pytest.fixture
+def sputnik_site() -> Iterator[FixtureSite]:
+    with running_site() as site:
+        serve_sputnik(site)
+        yield site

@@ -1,0 +1,67 @@
+"""Integration fixtures: a private index namespace on the real local node, removed after."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from news_ingest import store
+from news_ingest.indices import IndexNames
+from news_ingest.settings import get_settings
+
+
+@pytest.fixture
+def ingest_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Environment for one test: its own index prefix and staging folder."""
+    env = {
+        "NEWS_INGEST_INDEX_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
+        "NEWS_INGEST_ALLOW_PRIVATE_HOSTS": "true",
+        "NEWS_INGEST_STAGING_URL": (tmp_path / "staging").as_uri(),
+        "NEWS_INGEST_FETCH_RETRIES": "2",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield env
+    cleanup = store.connect(get_settings())
+    prefix = env["NEWS_INGEST_INDEX_PREFIX"]
+    existing = cleanup.indices.get(index=f"{prefix}-*", expand_wildcards="all")
+    if existing:
+        cleanup.indices.delete(index=",".join(existing))
+    cleanup.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def es(ingest_env: dict[str, str]) -> Elasticsearch:
+    return store.connect(get_settings())
+
+
+@pytest.fixture
+def names(ingest_env: dict[str, str]) -> IndexNames:
+    return IndexNames(ingest_env["NEWS_INGEST_INDEX_PREFIX"])
+
+
+def run_cli(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``news-ingest`` as ops would, in a child process with this test's environment."""
+    result = subprocess.run(
+        [sys.executable, "-m", "news_ingest", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"news-ingest {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result

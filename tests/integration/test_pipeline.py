@@ -1,0 +1,83 @@
+"""`news-ingest run` end to end: loopback site -> real Elasticsearch."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from elasticsearch import Elasticsearch
+from news_ingest.fixturesite import FeedItem, running_site
+from news_ingest.indices import IndexNames
+
+from tests.conftest import FEED_PATH, originals, serve_sputnik
+from tests.integration.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_run_twice_indexes_each_article_once(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    articles = originals()
+    karabakh = next(a for a in articles if a["file"] == "putin-macron-karabakh.html")
+    with running_site() as site:
+        site.add("/files/report.pdf", b"%PDF-1.4 fixture", content_type="application/pdf")
+        extra = [
+            # The same article again, as a feed with tracking parameters would list it.
+            FeedItem(
+                link=site.url(karabakh["path"]) + "?utm_source=rss&utm_medium=feed#comments",
+                title=karabakh["title"],
+            ),
+            FeedItem(link=site.url("/20201024/gone-1046900000.html"), title="removed article"),
+            FeedItem(link=site.url("/files/report.pdf"), title="a PDF, not a page"),
+        ]
+        serve_sputnik(site, extra_items=extra)
+        feed = site.url(FEED_PATH)
+
+        first = run_cli("run", "--source", "sputnik_arabic", "--feed", feed)
+        es.indices.refresh(index=names.articles)
+        assert es.count(index=names.articles)["count"] == len(articles), first.stdout
+
+        second = run_cli("run", "--source", "sputnik_arabic", "--feed", feed)
+        es.indices.refresh(index=names.articles)
+        assert es.count(index=names.articles)["count"] == len(articles), second.stdout
+        # The second poll was a conditional GET answered 304: no page was fetched again.
+        assert site.count(FEED_PATH) == 2
+        assert site.count(karabakh["path"]) == 1
+        assert "feeds_unchanged" in second.stdout
+
+    reasons = {
+        row["url"].rsplit("/", 1)[-1]: row["reason"]
+        for row in json.loads(run_cli("rejects", "--json").stdout)
+    }
+    assert reasons == {"gone-1046900000.html": "http-404", "report.pdf": "not-html"}
+
+    hits = json.loads(run_cli("search", "قره باغ", "--json").stdout)
+    assert karabakh["title"] in [hit["title"] for hit in hits]
+    top = next(hit for hit in hits if hit["title"] == karabakh["title"])
+    assert top["lede"] == karabakh["lede"]
+    assert top["language"] == "ar"
+    assert top["source"] == "sputnik_arabic"
+    assert "مناقشة" not in top["body"]
+    assert set(top.keys()) >= {
+        "url",
+        "title",
+        "lede",
+        "body",
+        "language",
+        "topics",
+        "published_at",
+        "source",
+    }
+
+
+def test_unreachable_elasticsearch_fails_with_a_clear_message(ingest_env: dict[str, str]) -> None:
+    result = run_cli(
+        "run",
+        "--feed",
+        "http://127.0.0.1:9/feed.xml",
+        check=False,
+        env={"NEWS_INGEST_ES_URL": "http://127.0.0.1:9"},
+    )
+    assert result.returncode != 0
+    assert "unreachable" in result.stdout + result.stderr

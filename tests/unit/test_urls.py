@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from news_ingest.urls import canonicalize_url, document_id
+
+ARTICLE = "https://sarabic.ae/20201024/%D9%82%D8%B1%D9%87-1046924601.html"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (ARTICLE, ARTICLE),
+        ("HTTPS://SARABIC.AE:443/20201024/%D9%82%D8%B1%D9%87-1046924601.html", ARTICLE),
+        (ARTICLE + "?utm_source=rss&utm_medium=feed&utm_campaign=x", ARTICLE),
+        (ARTICLE + "#comments", ARTICLE),
+        ("https://sarabic.ae/20201024/قره-1046924601.html", ARTICLE),
+        (ARTICLE + "?fbclid=abc&gclid=1", ARTICLE),
+        ("https://sarabic.ae/a?b=2&a=1", "https://sarabic.ae/a?a=1&b=2"),
+        ("http://example.com:8080/x", "http://example.com:8080/x"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com./x", "https://example.com/x"),
+    ],
+)
+def test_canonical_forms(raw: str, expected: str) -> None:
+    assert canonicalize_url(raw) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "mailto:x@example.com", "ftp://example.com/a", "/relative"])
+def test_non_http_urls_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        canonicalize_url(bad)
+
+
+def test_document_id_is_stable_and_short() -> None:
+    assert document_id(ARTICLE) == document_id(canonicalize_url(ARTICLE + "?utm_source=x"))
+    assert len(document_id(ARTICLE)) == 32
+
+
+@given(
+    path=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40),
+    query=st.dictionaries(
+        st.text(alphabet="abcdefghij_", min_size=1, max_size=8),
+        st.text(alphabet="abcxyz0123", max_size=8),
+        max_size=4,
+    ),
+)
+def test_canonicalisation_is_idempotent(path: str, query: dict[str, str]) -> None:
+    from urllib.parse import quote, urlencode
+
+    url = f"https://Example.COM/{quote(path)}?{urlencode(query)}"
+    once = canonicalize_url(url)
+    assert canonicalize_url(once) == once
+    assert "utm_" not in once
