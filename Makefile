@@ -33,7 +33,7 @@ test: setup lint typecheck es-start
 	$(BIN)/pytest
 
 run: setup
-	bash scripts/run-local.sh
+	$(BIN)/news-ingest local
 
 lock:
 	rm -rf .lockvenv && $(PY) -m venv .lockvenv

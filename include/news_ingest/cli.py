@@ -38,7 +38,11 @@ def es_start() -> None:
 @es_app.command("stop")
 def es_stop() -> None:
     """Stop the local node; its data stays for the next start."""
-    stopped = localnode.stop(get_settings())
+    try:
+        stopped = localnode.stop(get_settings())
+    except localnode.LocalNodeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     typer.echo("stopped" if stopped else "not running")
 
 
@@ -200,9 +204,23 @@ def rejects(
 def setup() -> None:
     """Create index templates and indices (idempotent); print the analysis chosen."""
     settings = get_settings()
-    es = store.connect(settings) if settings.es_url else _connect(settings)
-    variant = indices.install(es, settings.index_prefix)
+    try:
+        variant = indices.install(store.connect(settings), settings.index_prefix)
+    except store.StoreUnavailable as exc:
+        raise _fail(str(exc)) from None
     typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
+
+
+@app.command()
+def local(port: Annotated[int, typer.Option(help="Airflow API server / UI port.")] = 8080) -> None:
+    """Local mode: start the local node if needed, set up indices, run `airflow standalone`."""
+    from news_ingest import localmode
+
+    settings = get_settings()
+    if not settings.es_url:
+        es_start()
+    setup()
+    localmode.exec_standalone(settings.state_dir / "airflow", port)
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import Elasticsearch
-
 from news_ingest import staging, store
 from news_ingest.articles import analyze_page
 from news_ingest.feeds import FeedEntry, body_digest, parse_feed, unique_entries

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
-
 from news_ingest import localnode
 from news_ingest.feeds import FeedValidators
 from news_ingest.indices import IndexNames
@@ -59,7 +58,8 @@ def connect(settings: Settings) -> Elasticsearch:
         options["ca_certs"] = str(settings.es_ca_certs)
     es = Elasticsearch(url, **options)
     try:
-        es.info()
+        # Cluster health, not GET /: the local integ-test node lacks the rest-root module.
+        es.cluster.health()
     except ApiError as exc:
         raise StoreUnavailable(
             f"Elasticsearch at {url} refused the request ({exc.meta.status}): check "

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from elasticsearch import Elasticsearch
 from news_ingest import store
 from news_ingest.indices import IndexNames

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from elasticsearch import Elasticsearch
 from news_ingest.fixturesite import FeedItem, running_site
 from news_ingest.indices import IndexNames
-
 from tests.conftest import FEED_PATH, originals, serve_sputnik
 from tests.integration.conftest import run_cli
 

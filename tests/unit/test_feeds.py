@@ -66,7 +66,10 @@ def test_html_page_served_as_feed_yields_nothing_and_a_reason() -> None:
 
 def test_entries_without_http_links_are_counted() -> None:
     body = rss_feed(
-        [FeedItem(link="javascript:alert(1)", title="x"), FeedItem(link="https://a.example/1", title="y")],
+        [
+            FeedItem(link="javascript:alert(1)", title="x"),
+            FeedItem(link="https://a.example/1", title="y"),
+        ],
         title="t",
         link="https://a.example/",
     )

@@ -40,7 +40,9 @@ def test_document_id_is_stable_and_short() -> None:
 
 
 @given(
-    path=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40),
+    path=st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=40
+    ),
     query=st.dictionaries(
         st.text(alphabet="abcdefghij_", min_size=1, max_size=8),
         st.text(alphabet="abcxyz0123", max_size=8),

@@ -1,0 +1,55 @@
+"""Local mode: ``airflow standalone`` wired to this project, for machines without Docker.
+
+``make run`` starts the local Elasticsearch node, installs the indices, then hands over to
+``airflow standalone`` with this project's DAGs and plugins, the DAGs unpaused, and an
+``admin`` login whose password is kept in the state folder and printed at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+from news_ingest.settings import PROJECT_ROOT
+
+ADMIN_USER = "admin"
+
+
+def airflow_env(home: Path, passwords_file: Path, port: int) -> dict[str, str]:
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+    }
+
+
+def admin_password(passwords_file: Path) -> str:
+    """The admin password, created on first use and kept so it survives restarts."""
+    if passwords_file.exists():
+        password: str = json.loads(passwords_file.read_text("utf-8"))[ADMIN_USER]
+        return password
+    password = secrets.token_urlsafe(16)
+    passwords_file.parent.mkdir(parents=True, exist_ok=True)
+    passwords_file.write_text(json.dumps({ADMIN_USER: password}), "utf-8")
+    passwords_file.chmod(0o600)
+    return password
+
+
+def exec_standalone(home: Path, port: int) -> None:
+    """Replace this process with ``airflow standalone`` (it runs until Ctrl-C)."""
+    airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
+    passwords_file = home / "passwords.json"
+    password = admin_password(passwords_file)
+    print(f"Airflow UI: http://127.0.0.1:{port}  login: {ADMIN_USER} / {password}", flush=True)
+    env = {**os.environ, **airflow_env(home, passwords_file, port)}
+    os.execve(airflow, [airflow, "standalone"], env)
