@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -45,15 +45,16 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
                 + ",".join(extracted.warnings),
             }
         }
+    lede = extracted.lede or ""
     language, confidence = detect_language(
-        "\n".join(part for part in (extracted.title, extracted.lede, extracted.body) if part)
+        "\n".join(part for part in (extracted.title, lede, extracted.body) if part)
     )
     categories = sorted({*entry.get("categories", []), *extracted.categories})
     title = extracted.title or entry.get("title", "")
     tags = tag_topics(
         _taxonomy(config_dir),
         title=title,
-        text=f"{extracted.lede}\n{extracted.body}",
+        text=f"{lede}\n{extracted.body}",
         categories=categories,
     )
     canonical = choose_canonical(entry["canonical_url"], record["final_url"], extracted)
@@ -66,7 +67,7 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
         "feed_url": entry.get("feed_url"),
         "source": record["source"],
         "title": title,
-        "lede": extracted.lede,
+        "lede": lede,
         "body": extracted.body,
         "authors": sorted({*entry.get("authors", []), *extracted.authors}),
         "categories": categories,
@@ -74,7 +75,7 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
         "topic_scores": tags.scores,
         "language": language,
         "language_confidence": round(confidence, 4),
-        "word_count": len(f"{extracted.lede} {extracted.body}".split()),
+        "word_count": len(f"{lede} {extracted.body}".split()),
         "published_at": published_at,
         "fetched_at": record["fetched_at"],
         "extraction": {

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
-
 from news_ingest.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from elasticsearch import Elasticsearch
-
 from news_ingest.indices import IndexNames
 
 RESULT_FIELDS = [
