@@ -4,7 +4,7 @@ Shape of a run (mapped over batches of ``NEWS_INGEST_BATCH_SIZE`` entries, never
 per article, so a backfill of thousands of articles stays far below ``max_map_length``):
 
     plan ──> fetch[batch] ──> index[batch] ──┐
-    pending ──────────────> index_pending ───┴──> report
+    pending ──────────────> index_pending ───┴──> notify ──> report
 """
 
 from __future__ import annotations
@@ -97,16 +97,26 @@ def build_source_dag(source: Source) -> DAG:
             log.info("indexed %s: %s", pages_path, counts)
             return counts
 
+        @task(trigger_rule="all_done")
+        def notify() -> dict[str, int]:
+            """Runs even when a batch failed: alerts stored by the others still go out."""
+            from news_ingest import pipeline, store
+            from news_ingest.settings import get_settings
+
+            settings = get_settings()
+            return pipeline.notify_pending(settings, store.connect(settings))
+
         @task(trigger_rule="none_failed")
         def report(
             fetched: list[dict[str, Any]],
             indexed: list[dict[str, int]],
             recovered: list[dict[str, int]],
+            delivery: dict[str, int],
         ) -> dict[str, int]:
             from news_ingest import pipeline
 
             counts = pipeline.merge_counts(
-                [f["counts"] for f in fetched] + list(indexed) + list(recovered)
+                [f["counts"] for f in fetched] + list(indexed) + list(recovered) + [delivery]
             )
             log.info("run summary for %s: %s", source.id, counts)
             return counts
@@ -114,7 +124,9 @@ def build_source_dag(source: Source) -> DAG:
         fetched = fetch.expand(entries_path=plan())
         indexed = index.expand(pages_path=fetched.map(lambda result: result["pages_path"]))
         recovered = index.override(task_id="index_pending").expand(pages_path=pending())
+        delivery = notify()
+        [indexed, recovered] >> delivery
         # TaskFlow hands the mapped results over as lists at run time.
-        report(fetched, indexed, recovered)  # type: ignore[arg-type]
+        report(fetched, indexed, recovered, delivery)  # type: ignore[arg-type]
 
     return source_dag()

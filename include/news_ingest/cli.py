@@ -22,6 +22,10 @@ from news_ingest.sources import Source, get_source
 app = typer.Typer(no_args_is_help=True, help="News ingestion pipeline: ops commands.")
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch node (local mode, tests).")
 app.add_typer(es_app, name="es")
+alerts_app = typer.Typer(help="Watchlist alerts: list them, or backfill a watchlist.")
+app.add_typer(alerts_app, name="alerts")
+watchlist_app = typer.Typer(no_args_is_help=True, help="Check watchlists against a text.")
+app.add_typer(watchlist_app, name="watchlist")
 
 
 @es_app.command("start")
@@ -209,6 +213,99 @@ def setup() -> None:
     except store.StoreUnavailable as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
+
+
+def _watchlist(settings: Settings, watchlist_id: str) -> Any:
+    from news_ingest.alerts import watchlists_in
+
+    for watchlist in watchlists_in(str(settings.config_dir)):
+        if watchlist.id == watchlist_id:
+            return watchlist
+    raise ConfigError(f"no watchlist '{watchlist_id}' in {settings.config_dir / 'watchlists.yaml'}")
+
+
+@watchlist_app.command("test")
+def watchlist_test(watchlist_id: str, text: str) -> None:
+    """Show whether and why TEXT matches the watchlist (exit 1 when it does not)."""
+    from news_ingest.watchlists import explain_match
+
+    explanation = explain_match(_watchlist(get_settings(), watchlist_id), text)
+    typer.echo(explanation.render())
+    if not explanation.matched:
+        raise typer.Exit(1)
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    watchlist: Annotated[str | None, typer.Option(help="Only this watchlist id.")] = None,
+    since: Annotated[str | None, typer.Option(help="Alerted at or after (ISO date).")] = None,
+    size: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List alerts, newest first, with the pipeline's delay for each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from news_ingest.alerts import list_alerts
+
+    settings = get_settings()
+    es = _connect(settings)
+    rows = list_alerts(
+        es, indices.IndexNames(settings.index_prefix), watchlist=watchlist, since=since, size=size
+    )
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} alert(s)")
+    columns = ("alerted_at", "watchlist", "severity", "title", "matched", "delay", "notified")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        delay = row.get("latency_published_seconds")
+        fetched = row.get("latency_fetched_seconds")
+        table.add_row(
+            str(row.get("alerted_at")),
+            str(row.get("watchlist")),
+            str(row.get("severity")),
+            str(row.get("title")),
+            ", ".join(row.get("surface_forms") or []),
+            f"published+{_duration(delay)} / fetched+{_duration(fetched)}",
+            "yes" if row.get("notified") else f"no: {row.get('notify_error') or 'pending'}",
+        )
+    console.print(table)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@alerts_app.command("backfill")
+def alerts_backfill(
+    watchlist_id: Annotated[str, typer.Option("--watchlist", help="Watchlist id to run.")],
+) -> None:
+    """Run a (new) watchlist over every article already indexed; one alert per pair."""
+    from news_ingest import alerts, pipeline
+
+    settings = get_settings()
+    watchlist = _watchlist(settings, watchlist_id)
+    es = _connect(settings)
+    names = indices.IndexNames(settings.index_prefix)
+    now = datetime.now(UTC)
+    scanned = created = 0
+    batch: list[dict[str, Any]] = []
+    for article in alerts.scan_articles(es, names):
+        scanned += 1
+        batch.append(article)
+        if len(batch) >= 500:
+            created += alerts.store_alerts(es, names, alerts.alerts_for([watchlist], batch, now))
+            batch = []
+    created += alerts.store_alerts(es, names, alerts.alerts_for([watchlist], batch, now))
+    delivery = pipeline.notify_pending(settings, es)
+    typer.echo(f"scanned {scanned} article(s); {created} new alert(s); delivery: {delivery}")
 
 
 @app.command()

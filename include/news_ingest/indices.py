@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 ARTICLES_MAPPING_VERSION = 1
 ARABIC_MODULE = "analysis-common"
-STATE_INDICES = ("feeds", "rejects")
+STATE_INDICES = ("feeds", "rejects", "alerts")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import Elasticsearch
-from news_ingest import staging, store
+from news_ingest import alerts, notify, staging, store
 from news_ingest.articles import analyze_page
 from news_ingest.feeds import FeedEntry, body_digest, parse_feed, unique_entries
 from news_ingest.fetcher import Fetcher, FetchError, Page, Rejected
@@ -212,7 +212,15 @@ def index(
     analyzed = list(_map(analyze, pages, executor))
     documents = _unique_by_id(a for a in analyzed if "rejected" not in a)
     rejects += [a["rejected"] for a in analyzed if "rejected" in a]
+    watchlists = alerts.watchlists_in(str(settings.config_dir))
+    for doc in documents:
+        doc["watchlists"] = [m.watchlist_id for m in alerts.match_article(watchlists, doc)]
     result = store.index_articles(es, names, documents)
+    # New or changed articles only; the alert id makes each (article, watchlist) pair once.
+    written = [doc for doc in documents if doc["_id"] in result.written_ids and doc["watchlists"]]
+    new_alerts = alerts.store_alerts(
+        es, names, alerts.alerts_for(watchlists, written, datetime.now(UTC))
+    )
     rejects += [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, documents)
@@ -223,6 +231,7 @@ def index(
         updated=result.updated,
         unchanged=result.unchanged,
         failed=len(result.failed),
+        alerts=new_alerts,
     )
     counts.update(f"rejected_{r['stage']}_{r['reason']}" for r in rejects)
     # Index failures were recorded as rejects with their reason, so the batch is accounted
@@ -255,6 +264,23 @@ def _failed_urls(
 ) -> list[tuple[str, str]]:
     url_by_id = {doc["_id"]: doc["url"] for doc in documents}
     return [(url_by_id.get(doc_id, doc_id), reason) for doc_id, reason in failed]
+
+
+def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
+    """Deliver every alert not yet delivered (new ones and earlier failures)."""
+    names = IndexNames(settings.index_prefix)
+    by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
+    counts: Counter[str] = Counter()
+    for alert in alerts.undelivered(es, names):
+        watchlist = by_id.get(alert["watchlist"])
+        if watchlist is None:
+            delivered, errors = alert.get("delivered") or [], ["watchlist no longer configured"]
+        else:
+            delivered, errors = notify.deliver(watchlist.channels, alert)
+        alerts.record_delivery(es, names, alert, delivered, errors)
+        counts["notify_failed" if errors else "notified"] += 1
+    log.info("event=notified %s", _fmt(counts))
+    return dict(counts)
 
 
 def pending_pages(settings: Settings, source_id: str, current_run: str) -> list[str]:
@@ -321,4 +347,5 @@ def run_once(
             all_counts.append(fetch_counts)
             all_counts.append(index(pages_path, settings, es, run_id=run_id, executor=pool))
     store.refresh(es, IndexNames(settings.index_prefix))
+    all_counts.append(notify_pending(settings, es))
     return merge_counts(all_counts)

@@ -37,6 +37,7 @@ class IndexResult:
     updated: int = 0
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    written_ids: set[str] = field(default_factory=set)
 
     @property
     def written(self) -> int:
@@ -135,6 +136,7 @@ def index_articles(
     ):
         info = item["index"]
         if ok:
+            result.written_ids.add(info["_id"])
             if info["_id"] in previous:
                 result.updated += 1
             else:

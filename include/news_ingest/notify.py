@@ -1,0 +1,143 @@
+"""Delivering alerts to the channels a watchlist names: webhook, Slack, email, log.
+
+Each channel is a small function that raises on failure; ``deliver`` calls the channels an
+alert has not reached yet and reports which succeeded, so one failing channel never makes
+another one send twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import smtplib
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from tenacity import retry, stop_after_attempt, wait_exponential
+
+from news_ingest.watchlists import Channel, EmailChannel, LogChannel, SlackChannel, WebhookChannel
+
+log = logging.getLogger(__name__)
+
+PUBLIC_FIELDS = (
+    "watchlist",
+    "watchlist_name",
+    "severity",
+    "url",
+    "title",
+    "source",
+    "language",
+    "matched",
+    "surface_forms",
+    "snippet",
+    "published_at",
+    "fetched_at",
+    "alerted_at",
+    "latency_published_seconds",
+    "latency_fetched_seconds",
+)
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+def channel_key(channel: Channel) -> str:
+    """A stable name for a channel, recorded in ``delivered`` once it succeeded."""
+    if isinstance(channel, WebhookChannel):
+        return f"webhook:{channel.url}"
+    if isinstance(channel, SlackChannel):
+        return f"slack:{channel.webhook_url_env}"
+    if isinstance(channel, EmailChannel):
+        return "email:" + ",".join(channel.to)
+    return "log"
+
+
+def payload(alert: Mapping[str, Any]) -> dict[str, Any]:
+    return {"alert_id": alert["_id"], **{key: alert.get(key) for key in PUBLIC_FIELDS}}
+
+
+def summary(alert: Mapping[str, Any]) -> str:
+    matched = ", ".join(alert.get("surface_forms") or alert.get("matched") or [])
+    return (
+        f"[{alert.get('severity')}] {alert.get('watchlist_name')}: {alert.get('title')} "
+        f"({matched}) {alert.get('url')}"
+    )
+
+
+@retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.5, max=5), reraise=True)
+def _post_json(url: str, body: bytes, headers: Mapping[str, str]) -> None:
+    response = httpx.post(
+        url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=10
+    )
+    if response.status_code >= 300:
+        raise DeliveryError(f"{url} answered {response.status_code}")
+
+
+def _secret(env_name: str) -> str:
+    value = os.environ.get(env_name)
+    if not value:
+        raise DeliveryError(f"environment variable {env_name} is not set")
+    return value
+
+
+def send(channel: Channel, alert: Mapping[str, Any]) -> None:
+    if isinstance(channel, WebhookChannel):
+        body = json.dumps(payload(alert), ensure_ascii=False).encode()
+        headers = {}
+        if channel.secret_env:
+            key = _secret(channel.secret_env).encode()
+            signature = hmac.new(key, body, hashlib.sha256).hexdigest()
+            headers["X-News-Ingest-Signature"] = f"sha256={signature}"
+        _post_json(str(channel.url), body, headers)
+    elif isinstance(channel, SlackChannel):
+        message: dict[str, Any] = {"text": summary(alert) + "\n> " + str(alert.get("snippet"))}
+        if channel.channel:
+            message["channel"] = channel.channel
+        _post_json(_secret(channel.webhook_url_env), json.dumps(message).encode(), {})
+    elif isinstance(channel, EmailChannel):
+        _send_email(channel, alert)
+    elif isinstance(channel, LogChannel):
+        log.log(logging.getLevelName(channel.level.upper()), "event=alert %s", summary(alert))
+
+
+def _send_email(channel: EmailChannel, alert: Mapping[str, Any]) -> None:
+    host = _secret("NEWS_INGEST_SMTP_HOST")
+    message = EmailMessage()
+    message["Subject"] = summary(alert)[:200]
+    message["From"] = os.environ.get("NEWS_INGEST_SMTP_FROM", "news-ingest@localhost")
+    message["To"] = ", ".join(channel.to)
+    message.set_content(json.dumps(payload(alert), ensure_ascii=False, indent=2))
+    port = int(os.environ.get("NEWS_INGEST_SMTP_PORT", "25"))
+    with smtplib.SMTP(host, port, timeout=15) as smtp:
+        if os.environ.get("NEWS_INGEST_SMTP_STARTTLS", "").lower() == "true":
+            smtp.starttls()
+        user = os.environ.get("NEWS_INGEST_SMTP_USER")
+        if user:
+            smtp.login(user, _secret("NEWS_INGEST_SMTP_PASSWORD"))
+        smtp.send_message(message)
+
+
+def deliver(
+    channels: Sequence[Channel], alert: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Send to every channel not yet delivered; returns (delivered keys, errors)."""
+    delivered = list(alert.get("delivered") or [])
+    errors = []
+    for channel in channels:
+        key = channel_key(channel)
+        if key in delivered:
+            continue
+        try:
+            send(channel, alert)
+        except Exception as exc:  # any channel failure is recorded on the alert, not raised
+            errors.append(f"{key}: {type(exc).__name__}: {exc}"[:500])
+            log.warning("event=notify_failed alert=%s channel=%s error=%s", alert["_id"], key, exc)
+        else:
+            delivered.append(key)
+    return delivered, errors
