@@ -93,9 +93,7 @@ def alerts_for(
 
 def store_alerts(es: Elasticsearch, names: IndexNames, alerts: Sequence[dict[str, Any]]) -> int:
     """Create alerts that do not exist yet; returns how many were new."""
-    actions = (
-        {"_op_type": "create", "_index": names.alerts, **alert} for alert in alerts
-    )
+    actions = ({"_op_type": "create", "_index": names.alerts, **alert} for alert in alerts)
     created = 0
     for ok, item in helpers.streaming_bulk(
         es, actions, raise_on_error=False, max_retries=3, initial_backoff=1
@@ -160,7 +158,14 @@ def list_alerts(
 
 def scan_articles(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, Any]]:
     """Every indexed article with the fields matching and alerting need (for backfills)."""
-    fields = [*MATCH_FIELDS, "url", "canonical_url", "source", "language", "published_at",
-              "fetched_at"]
+    fields = [
+        *MATCH_FIELDS,
+        "url",
+        "canonical_url",
+        "source",
+        "language",
+        "published_at",
+        "fetched_at",
+    ]
     for hit in helpers.scan(es, index=names.articles, _source=fields, size=500):
         yield {"_id": hit["_id"], **hit["_source"]}

@@ -123,9 +123,7 @@ def _send_email(channel: EmailChannel, alert: Mapping[str, Any]) -> None:
         smtp.send_message(message)
 
 
-def deliver(
-    channels: Sequence[Channel], alert: Mapping[str, Any]
-) -> tuple[list[str], list[str]]:
+def deliver(channels: Sequence[Channel], alert: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """Send to every channel not yet delivered; returns (delivered keys, errors)."""
     delivered = list(alert.get("delivered") or [])
     errors = []
