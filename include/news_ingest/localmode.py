@@ -52,4 +52,6 @@ def exec_standalone(home: Path, port: int) -> None:
     password = admin_password(passwords_file)
     print(f"Airflow UI: http://127.0.0.1:{port}  login: {ADMIN_USER} / {password}", flush=True)
     env = {**os.environ, **airflow_env(home, passwords_file, port)}
+    # standalone starts its components as `airflow ...` subprocesses: they must be on PATH.
+    env["PATH"] = f"{Path(airflow).parent}{os.pathsep}{env.get('PATH', '')}"
     os.execve(airflow, [airflow, "standalone"], env)

@@ -27,9 +27,11 @@ user ``news-ingest-es``, created on first use, which owns the node's config, dat
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import grp
+import hashlib
 import json
 import os
 import pwd
@@ -50,7 +52,7 @@ from typing import Any
 import httpx
 import yaml
 
-from news_ingest.settings import Settings
+from news_ingest.settings import PROJECT_ROOT, Settings
 
 ES_USER = "elastic"
 NODE_ACCOUNT = "news-ingest-es"
@@ -60,6 +62,10 @@ ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version
 # Pinned so a machine with an empty Maven cache resolves the same plugin as ours.
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 JVM_DIR = Path("/usr/lib/jvm")
+# The project's roles (one file for production and here) and the file-realm users that
+# hold them on the local node, so tests can prove what each role may and may not do.
+ROLES_FILE = PROJECT_ROOT / "include" / "elasticsearch" / "roles.json"
+PBKDF2_ROUNDS = 10_000
 LOG_TAIL_LINES = 40
 STOP_GRACE_SECONDS = 60.0
 
@@ -142,6 +148,10 @@ class NodePaths:
     def credentials(self) -> Path:
         return self.root / "credentials.json"
 
+    @property
+    def role_users(self) -> Path:
+        return self.root / "role-users.json"
+
 
 @dataclass(frozen=True)
 class Account:
@@ -173,6 +183,8 @@ def start(settings: Settings, *, timeout: float = 180) -> NodeStatus:
     with _locked(paths):
         current = status(settings)
         if current.running:
+            # The node watches its realm files: users and roles apply without a restart.
+            _write_file_realm(settings, paths, _node_account() if os.geteuid() == 0 else None)
             return current
         if current.problem:
             raise LocalNodeError(current.problem)
@@ -265,6 +277,42 @@ def local_connection(settings: Settings) -> tuple[str, str | None, str | None]:
     credentials = _read_credentials(node_paths(settings).credentials)
     user, password = credentials if credentials else (None, None)
     return node_url(settings), user, password
+
+
+def role_users(settings: Settings) -> dict[str, Any]:
+    """The file-realm users of the local node, one per project role (for tests).
+
+    ``{"index_pattern": "news-*", "users": {"news_writer": {"user": ..., "password": ...}}}``;
+    empty when the node has not been started since they were introduced.
+    """
+    try:
+        data: dict[str, Any] = json.loads(node_paths(settings).role_users.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data
+
+
+def load_roles(prefix: str, roles_file: Path = ROLES_FILE) -> dict[str, Any]:
+    """The project's role descriptors with ``{prefix}`` replaced by the index prefix."""
+    roles: dict[str, Any] = json.loads(roles_file.read_text("utf-8").replace("{prefix}", prefix))
+    roles.pop("_comment", None)
+    return roles
+
+
+def pbkdf2_hash(password: str, salt: bytes | None = None, rounds: int = PBKDF2_ROUNDS) -> str:
+    """A password hash in Elasticsearch's ``{PBKDF2}`` format (HMAC-SHA512, 256-bit key)."""
+    salt = salt if salt is not None else secrets.token_bytes(32)
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds, dklen=32)
+    encode = base64.b64encode
+    return f"{{PBKDF2}}{rounds}${encode(salt).decode()}${encode(key).decode()}"
+
+
+def pbkdf2_matches(password: str, hashed: str) -> bool:
+    match = re.fullmatch(r"\{PBKDF2\}([0-9]+)\$([^$]+)\$([^$]+)", hashed)
+    if not match:
+        return False
+    expected = pbkdf2_hash(password, base64.b64decode(match.group(2)), int(match.group(1)))
+    return secrets.compare_digest(expected, hashed)
 
 
 # --- pure helpers (unit-tested) -----------------------------------------------------------
@@ -404,6 +452,62 @@ def _ensure_credentials(paths: NodePaths) -> tuple[str, bool]:
         handle.write(body)
     partial.replace(paths.credentials)
     return password, True
+
+
+def _write_file_realm(settings: Settings, paths: NodePaths, account: Account | None) -> None:
+    """roles.yml from roles.json, and one file-realm user per role; idempotent.
+
+    The native realm needs the .security index, which this distribution cannot create, so
+    the roles and their users live in the file realm (config/roles.yml, users, users_roles),
+    which the node re-reads within seconds. Passwords are random, kept 0600 beside
+    credentials.json; the role's index pattern follows NEWS_INGEST_INDEX_PREFIX at start.
+    """
+    roles = load_roles(settings.index_prefix)
+    stored = role_users(settings).get("users", {})
+    users = {
+        role: stored.get(role) or {"user": role, "password": secrets.token_urlsafe(24)}
+        for role in roles
+    }
+    record = {"index_pattern": f"{settings.index_prefix}-*", "users": users}
+    _write_private(paths.role_users, json.dumps(record, indent=2) + "\n")
+    header = "# Written by news_ingest.localnode from include/elasticsearch/roles.json.\n"
+    _write_if_changed(paths.config / "roles.yml", header + yaml.safe_dump(roles), account)
+    old_hashes = dict(
+        line.split(":", 1) for line in _read_lines(paths.config / "users") if ":" in line
+    )
+    lines = []
+    for entry in users.values():
+        old = old_hashes.get(entry["user"], "")
+        hashed = old if pbkdf2_matches(entry["password"], old) else pbkdf2_hash(entry["password"])
+        lines.append(f"{entry['user']}:{hashed}")
+    _write_if_changed(paths.config / "users", "".join(f"{line}\n" for line in lines), account)
+    user_roles = "".join(f"{role}:{entry['user']}\n" for role, entry in users.items())
+    _write_if_changed(paths.config / "users_roles", user_roles, account)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text("utf-8").splitlines()
+    except OSError:
+        return []
+
+
+def _write_if_changed(path: Path, text: str, account: Account | None) -> None:
+    with contextlib.suppress(OSError):
+        if path.read_text("utf-8") == text:
+            return
+    _write_owned(path, text, account)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a 0600 file atomically (it holds passwords)."""
+    partial = path.with_suffix(".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    partial.replace(path)
 
 
 # --- setting up and launching ----------------------------------------------------------------
@@ -566,6 +670,7 @@ def _write_config(
         staging.rename(paths.config)
     yml = render_elasticsearch_yml(settings, paths)
     _write_owned(paths.config / "elasticsearch.yml", yml, account)
+    _write_file_realm(settings, paths, account)
     heap = heap_options(settings.es_heap)
     _write_owned(paths.config / "jvm.options.d" / "heap.options", heap, account)
     if new_password or not (paths.config / "elasticsearch.keystore").exists():
