@@ -143,7 +143,7 @@ def run(
                 on_page=page_done,
                 on_planned=planned,
             )
-        except store.StoreUnavailable as exc:
+        except (store.StoreUnavailable, pipeline.FeedsUnreachable) as exc:
             raise _fail(str(exc)) from None
     table = Table(title=f"run {run_id} of {source.id}")
     table.add_column("count")

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 Counts = dict[str, int]
 
 
+class FeedsUnreachable(RuntimeError):
+    """Every feed of a source failed: the run cannot do anything, so it fails loudly."""
+
+
 def plan(
     source: Source,
     feed_urls: Sequence[str],
@@ -55,6 +59,12 @@ def plan(
         counts.update(feed_counts)
         entries.extend(polled)
         log.info("event=feed_polled source=%s feed=%s %s", source.id, feed_url, _fmt(feed_counts))
+    if feed_urls and counts["feeds_failed"] == len(feed_urls):
+        reasons = sorted(k.removeprefix("feed_") for k in counts if k.startswith("feed_"))
+        raise FeedsUnreachable(
+            f"all {len(feed_urls)} feed(s) of {source.id} failed ({', '.join(reasons)}); "
+            "see the feed_failed log lines, or `GET <prefix>-feeds` for each feed's last error"
+        )
     unique = unique_entries(entries)
     known = store.known_url_keys(es, names, [entry.canonical_url for entry in unique])
     new = [entry for entry in unique if entry.canonical_url not in known]

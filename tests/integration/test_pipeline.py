@@ -81,3 +81,11 @@ def test_unreachable_elasticsearch_fails_with_a_clear_message(ingest_env: dict[s
     )
     assert result.returncode != 0
     assert "unreachable" in result.stdout + result.stderr
+
+
+def test_a_source_whose_feeds_all_fail_fails_the_run(ingest_env: dict[str, str]) -> None:
+    with running_site() as site:
+        site.add("/feed.xml", status=404)
+        result = run_cli("run", "--feed", site.url("/feed.xml"), check=False)
+    assert result.returncode != 0
+    assert "all 1 feed(s) of adhoc failed (http-404)" in result.stdout + result.stderr
