@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from elasticsearch import NotFoundError
 from news_ingest import indices, localnode, store
 from news_ingest.configfile import ConfigError
 from news_ingest.fetcher import Page, Rejected
@@ -67,10 +68,13 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _connect(settings: Settings) -> Any:
+def _connect(settings: Settings, *, install: bool = False) -> Any:
+    """A checked client; ``install`` creates templates and indices first (writers only:
+    read-only commands must work with the analyst role, which may not create anything)."""
     try:
         es = store.connect(settings)
-        indices.install(es, settings.index_prefix)
+        if install:
+            indices.install(es, settings.index_prefix)
     except store.StoreUnavailable as exc:
         raise _fail(str(exc)) from None
     return es
@@ -115,7 +119,7 @@ def run(
         feed_urls = [*feeds] if feeds and source_id else source.feed_urls
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    es = _connect(settings)
+    es = _connect(settings, install=True)
     run_id = "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -208,10 +212,7 @@ def rejects(
 def setup() -> None:
     """Create index templates and indices (idempotent); print the analysis chosen."""
     settings = get_settings()
-    try:
-        variant = indices.install(store.connect(settings), settings.index_prefix)
-    except store.StoreUnavailable as exc:
-        raise _fail(str(exc)) from None
+    variant = indices.install(_connect(settings), settings.index_prefix)
     typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
 
 
@@ -292,7 +293,7 @@ def alerts_backfill(
 
     settings = get_settings()
     watchlist = _watchlist(settings, watchlist_id)
-    es = _connect(settings)
+    es = _connect(settings, install=True)
     names = indices.IndexNames(settings.index_prefix)
     now = datetime.now(UTC)
     scanned = created = 0
@@ -325,4 +326,11 @@ def main() -> None:
         app()
     except ConfigError as exc:
         console.print(f"[red]config error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+    except NotFoundError as exc:
+        console.print(
+            f"[red]error:[/red] {exc.message}: no index yet under this prefix; "
+            "run `news-ingest setup` or a first `news-ingest run`",
+            highlight=False,
+        )
         raise SystemExit(2) from None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from elasticsearch import ApiError, AuthorizationException, Elasticsearch, TransportError, helpers
 from news_ingest import localnode
 from news_ingest.feeds import FeedValidators
 from news_ingest.indices import IndexNames
@@ -39,10 +39,6 @@ class IndexResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     written_ids: set[str] = field(default_factory=set)
 
-    @property
-    def written(self) -> int:
-        return self.created + self.updated
-
 
 def connect(settings: Settings) -> Elasticsearch:
     """A client for NEWS_INGEST_ES_URL, or the local node when it is unset; checked live."""
@@ -61,6 +57,8 @@ def connect(settings: Settings) -> Elasticsearch:
     try:
         # Cluster health, not GET /: the local integ-test node lacks the rest-root module.
         es.cluster.health()
+    except AuthorizationException:
+        pass  # authenticated, just not allowed `monitor` (e.g. the read-only analyst role)
     except ApiError as exc:
         raise StoreUnavailable(
             f"Elasticsearch at {url} refused the request ({exc.meta.status}): check "
