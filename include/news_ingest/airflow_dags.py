@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 
+from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
+    "on_failure_callback": [OpsFailureNotifier()],
 }
 
 
@@ -41,6 +43,7 @@ def build_source_dag(source: Source) -> DAG:
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
+        on_failure_callback=[OpsFailureNotifier()],
         tags=["news-ingest", f"lang:{source.language}"],
         params={
             "feeds": Param(

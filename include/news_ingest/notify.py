@@ -71,7 +71,7 @@ def summary(alert: Mapping[str, Any]) -> str:
 
 
 @retry(stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.5, max=5), reraise=True)
-def _post_json(url: str, body: bytes, headers: Mapping[str, str]) -> None:
+def post_json(url: str, body: bytes, headers: Mapping[str, str]) -> None:
     response = httpx.post(
         url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=10
     )
@@ -94,12 +94,12 @@ def send(channel: Channel, alert: Mapping[str, Any]) -> None:
             key = _secret(channel.secret_env).encode()
             signature = hmac.new(key, body, hashlib.sha256).hexdigest()
             headers["X-News-Ingest-Signature"] = f"sha256={signature}"
-        _post_json(str(channel.url), body, headers)
+        post_json(str(channel.url), body, headers)
     elif isinstance(channel, SlackChannel):
         message: dict[str, Any] = {"text": summary(alert) + "\n> " + str(alert.get("snippet"))}
         if channel.channel:
             message["channel"] = channel.channel
-        _post_json(_secret(channel.webhook_url_env), json.dumps(message).encode(), {})
+        post_json(_secret(channel.webhook_url_env), json.dumps(message).encode(), {})
     elif isinstance(channel, EmailChannel):
         _send_email(channel, alert)
     elif isinstance(channel, LogChannel):

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         "defaults to <state_dir>/staging.",
     )
 
+    ops_webhook_url: str | None = Field(
+        default=None, description="Failed tasks and DAG runs are POSTed here as JSON."
+    )
+
     allow_private_hosts: bool = False
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
     fetch_timeout: float = 20.0

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
 from elasticsearch import Elasticsearch
-from news_ingest.fixturesite import FixtureSite
+from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
 from news_ingest.indices import IndexNames
 from news_ingest.settings import PROJECT_ROOT
-from tests.conftest import FEED_PATH
+from tests.conftest import FEED_PATH, Receiver
 from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -26,40 +23,6 @@ KARABAKH_FILES = {
     "russian-peacekeepers-karabakh.html",
     "sochi-trilateral-meeting-flash.html",
 }
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records POSTs and can be switched to fail."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, object]] = []
-        self.failing = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status = 503 if receiver.failing else 204
-                if not receiver.failing:
-                    receiver.received.append(json.loads(body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
-    yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
 
 
 @pytest.fixture
@@ -119,3 +82,58 @@ def test_watchlist_test_explains_a_match() -> None:
     assert "MATCH" in hit.stdout
     miss = run_cli("watchlist", "test", "karabakh", "قرة عين لأهل بغداد", check=False)
     assert miss.returncode == 1 and "no match" in miss.stdout
+
+
+# Spellings kept out of the unit tests on purpose: the watchlist was written without them.
+HELD_OUT_SPELLINGS = [
+    "ناجورنو كاراباخ",
+    "وللقاراباغ",
+    "Нагорно-Карабахской автономной области",
+    "Dağlıq Qarabağ",
+    "مدينة خان كندي",
+    "Haut‑Karabakh",
+    "ستيبانكرت",
+    "الصراع القره باغي",
+    "قاره باغ",
+    "Nagorno-Karabagh",
+]
+LOOKALIKES = [
+    "قرة عين",
+    "بغداد",
+    "Kara Sea",
+    "karaoke",
+    "باغ",
+]
+FILLER = (
+    "وقال المتحدث في مؤتمر صحفي إن الوفود ستواصل المشاورات خلال الأيام المقبلة، "
+    "مشيرا إلى أن اللقاءات تناولت ملفات اقتصادية وإنسانية عدة، وأن البيان الختامي "
+    "سيصدر بعد انتهاء الاجتماعات. The talks will continue next week, officials said."
+)
+
+
+def page(title: str, mention: str) -> str:
+    body = f"<p>{FILLER}</p><p>ذكر التقرير {mention} في سياق الحديث.</p><p>{FILLER}</p>"
+    return (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"{body}</article></body></html>"
+    )
+
+
+def test_held_out_spellings_alert_and_lookalikes_do_not(
+    ingest_env: dict[str, str],
+    receiver: Receiver,
+    alert_config: dict[str, str],
+) -> None:
+    with running_site() as site:
+        items = []
+        for group, mentions in (("held", HELD_OUT_SPELLINGS), ("look", LOOKALIKES)):
+            for number, mention in enumerate(mentions):
+                path = f"/{group}-{number}.html"
+                site.add(path, page(f"خبر {group} {number}", mention))
+                items.append(FeedItem(link=site.url(path), title=f"{group} {number}"))
+        site.add_feed("/feed.xml", items)
+        run_cli("run", "--feed", site.url("/feed.xml"), env=alert_config)
+        alerted = {row["url"] for row in json.loads(run_cli("alerts", "--json").stdout)}
+        expected = {site.url(f"/held-{n}.html") for n in range(len(HELD_OUT_SPELLINGS))}
+    assert alerted == expected
+    assert len(receiver.received) == len(expected)

@@ -200,6 +200,17 @@ def test_analyst_cannot_write(set_up: SecEnv) -> None:
     _denied(analyst.security.put_role, name="sectest_escalate", cluster=["all"])
 
 
+def test_analyst_uses_the_read_only_cli(set_up: SecEnv, tmp_path: Path) -> None:
+    """search, rejects and alerts need only read access: no template install, no monitor."""
+    env = set_up.cli_env(set_up.analyst, tmp_path)
+    set_up.admin.index(
+        index=set_up.names.articles, id="a3", document={"title": "قره باغ"}, refresh=True
+    )
+    for args in (("search", "قره باغ", "--json"), ("rejects", "--json"), ("alerts", "--json")):
+        result = run_cli(*args, env=env)
+        assert result.stdout.lstrip().startswith("["), args
+
+
 # --- no credentials in output or logs ----------------------------------------------------
 
 
