@@ -64,6 +64,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[dict[str, object]] = []
+        self.headers: list[dict[str, str]] = []
         self.failing = False
         receiver = self
 
@@ -73,6 +74,7 @@ class Receiver:
                 status = 503 if receiver.failing else 204
                 if not receiver.failing:
                     receiver.received.append(json.loads(body))
+                    receiver.headers.append(dict(self.headers.items()))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
