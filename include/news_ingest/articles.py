@@ -14,6 +14,7 @@ from typing import Any
 from news_ingest.extract import ExtractedArticle, extract_article
 from news_ingest.language import detect_language
 from news_ingest.profiles import profile_by_id
+from news_ingest.search import folded_fields
 from news_ingest.store import content_hash
 from news_ingest.topics import Taxonomy, load_taxonomy, tag_topics
 from news_ingest.urls import canonicalize_url, document_id, host_of
@@ -86,6 +87,8 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
             "date_source": date_source,
         },
     }
+    # Folded copies of title/lede/body for spelling-variant search (news_ingest.search).
+    doc["norm"] = folded_fields(doc)
     doc["content_hash"] = content_hash(doc)
     return doc
 

@@ -16,7 +16,6 @@ from news_ingest import indices, localnode, store
 from news_ingest.configfile import ConfigError
 from news_ingest.fetcher import Page, Rejected
 from news_ingest.logs import configure_logging
-from news_ingest.search import search_articles
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
 
@@ -159,25 +158,109 @@ def run(
 
 @app.command()
 def search(
-    query: str,
+    query: Annotated[str, typer.Argument(help="Free text; empty lists the newest.")] = "",
+    source: Annotated[list[str] | None, typer.Option(help="Source id (repeatable).")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="Language code (repeatable).")] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="Topic id (repeatable).")] = None,
+    watchlist: Annotated[list[str] | None, typer.Option(help="Watchlist id (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Published at or after (ISO, now-7d).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Published at or before (a date: all day).")
+    ] = None,
+    sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
+    page: Annotated[int, typer.Option(min=1)] = 1,
     size: Annotated[int, typer.Option(min=1, max=500)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
-    """Full-text search over title, lede and body."""
+    """Search articles: Arabic spelling variants and clitics fold alike; facets under the table."""
+    from rich.text import Text
+
+    from news_ingest.search import SearchRequest
+    from news_ingest.search import search as run_search
+
+    if sort not in ("relevance", "date"):
+        raise _fail("--sort is relevance or date")
     settings = get_settings()
     es = _connect(settings)
-    hits = search_articles(es, indices.IndexNames(settings.index_prefix), query, size=size)
+    request = SearchRequest(
+        text=query,
+        sources=tuple(source or ()),
+        languages=tuple(language or ()),
+        topics=tuple(topic or ()),
+        watchlists=tuple(watchlist or ()),
+        since=since,
+        until=until,
+        sort="date" if sort == "date" else "relevance",
+        page=page,
+        size=size,
+        facets=not as_json,
+    )
+    try:
+        result = run_search(es, indices.IndexNames(settings.index_prefix), request)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(hits, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result.hits, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{len(hits)} result(s) for {query!r}")
-    for column in ("published_at", "source", "language", "title", "url"):
-        table.add_column(column)
-    for hit in hits:
+    table = Table(title=f"{result.total} result(s) for {query!r}, page {page}", show_lines=True)
+    for column in ("published_at", "source", "language", "topics", "title / snippet", "url"):
+        table.add_column(column, overflow="fold")
+    for hit in result.hits:
+        cell = Text()
+        for name in ("title", "body"):
+            marked = hit["highlight"].get(name) or {"text": hit.get(name) or "", "spans": []}
+            text = Text(marked["text"][:300], style="bold" if name == "title" else "")
+            for start, end in marked["spans"]:
+                text.stylize("reverse", start, end)
+            cell.append_text(text)
+            cell.append("\n" if name == "title" else "")
         table.add_row(
-            *(str(hit.get(c) or "") for c in ("published_at", "source", "language", "title", "url"))
+            str(hit.get("published_at") or ""),
+            str(hit.get("source") or ""),
+            str(hit.get("language") or ""),
+            ", ".join(hit.get("topics") or []),
+            cell,
+            str(hit.get("url") or ""),
         )
     console.print(table)
+    for name, buckets in result.facets.items():
+        counts = ", ".join(f"{key} ({count})" for key, count in buckets)
+        console.print(f"[bold]{name}:[/bold] {counts or '-'}", highlight=False)
+
+
+@app.command()
+def reindex(
+    drop_old: Annotated[
+        bool, typer.Option("--drop-old", help="Then delete the generations left behind.")
+    ] = False,
+    migrate: Annotated[
+        bool, typer.Option(help="--no-migrate with --drop-old: only delete old generations.")
+    ] = True,
+) -> None:
+    """Move articles to a new index generation from the current template; swap the alias."""
+    from news_ingest import reindex as migration
+
+    settings = get_settings()
+    es = _connect(settings, install=True)
+    names = indices.IndexNames(settings.index_prefix)
+    if migrate:
+        try:
+            result = migration.reindex(es, names, drop_old=drop_old)
+        except migration.ReindexError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(
+            f"{names.articles}: {result.source} -> {result.target} "
+            f"({result.copied} article(s) copied by {result.method})"
+        )
+        dropped = result.dropped
+    elif drop_old:
+        dropped = migration.drop_old_generations(es, names)
+    else:
+        raise _fail("nothing to do: --no-migrate needs --drop-old")
+    if dropped:
+        typer.echo(f"dropped: {', '.join(dropped)}")
+    elif not drop_old:
+        typer.echo("old generation kept; `news-ingest reindex --drop-old --no-migrate` deletes it")
 
 
 @app.command()

@@ -1,7 +1,9 @@
 """Index layout: names, templates and the analysis chosen from what the node can do.
 
 Articles live in a versioned index behind an alias (``<prefix>-articles`` ->
-``<prefix>-articles-v1``) so a mapping change is a reindex and an atomic alias swap. The
+``<prefix>-articles-v1``) so a mapping change is a reindex and an atomic alias swap
+(`news-ingest reindex`, news_ingest.reindex). The ``-vN`` suffix counts generations; the
+mapping version and the Python folding version an index was built with are in its ``_meta``. The
 Arabic analysis filters come from Elasticsearch's ``analysis-common`` module; a node
 without it (the integ-test distribution used locally) gets the core fallback, and the
 choice is written into the index ``_meta`` so nobody has to guess later.
@@ -16,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
+from news_ingest.search import FOLDING_VERSION
 from news_ingest.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
-ARTICLES_MAPPING_VERSION = 1
+# 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
+ARTICLES_MAPPING_VERSION = 2
 ARABIC_MODULE = "analysis-common"
 STATE_INDICES = ("feeds", "rejects", "alerts")
 
@@ -74,6 +78,7 @@ def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -
     body["settings"]["analysis"] = load_body(f"analysis-{variant}")
     body["mappings"]["_meta"] = {
         "mapping_version": version,
+        "folding": FOLDING_VERSION,
         "analysis": variant,
         "analysis_note": (
             "full Arabic chain (normalisation, stop words, light stemming)"
@@ -93,23 +98,67 @@ def install(es: Elasticsearch, prefix: str) -> str:
             "event=analysis_fallback node lacks %s: Arabic search uses the core fallback chain",
             ARABIC_MODULE,
         )
-    articles_body = articles_index_body(variant)
-    es.indices.put_index_template(
-        name=names.articles,
-        index_patterns=[f"{names.articles}-v*"],
-        priority=200,
-        template={"settings": articles_body["settings"], "mappings": articles_body["mappings"]},
-        meta={"managed_by": "news-ingest"},
-    )
+    put_articles_template(es, names, variant)
     if not es.indices.exists_alias(name=names.articles):
-        first = names.articles_version(ARTICLES_MAPPING_VERSION)
+        first = names.articles_version(1)
         if not _create_if_missing(
             es, first, {"aliases": {names.articles: {"is_write_index": True}}}
         ):
             es.indices.put_alias(index=first, name=names.articles, is_write_index=True)
+    else:
+        _warn_if_outdated(es, names)
     for state in STATE_INDICES:
         _create_if_missing(es, f"{prefix}-{state}", load_body(state))
     return variant
+
+
+def put_articles_template(es: Elasticsearch, names: IndexNames, variant: str) -> None:
+    """The template every ``<prefix>-articles-vN`` index is created from."""
+    body = articles_index_body(variant)
+    es.indices.put_index_template(
+        name=names.articles,
+        index_patterns=[f"{names.articles}-v*"],
+        priority=200,
+        template={"settings": body["settings"], "mappings": body["mappings"]},
+        meta={"managed_by": "news-ingest"},
+    )
+
+
+def articles_target(es: Elasticsearch, names: IndexNames) -> str:
+    """The one index behind the articles alias."""
+    targets = sorted(es.indices.get_alias(name=names.articles))
+    if len(targets) != 1:
+        raise RuntimeError(f"alias {names.articles} points to {targets}, expected one index")
+    return targets[0]
+
+
+def index_meta(es: Elasticsearch, index: str) -> dict[str, Any]:
+    meta: dict[str, Any] = es.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+    return meta
+
+
+def is_current(meta: dict[str, Any]) -> bool:
+    """Whether an index built with ``meta`` has today's mapping and folded copies."""
+    return (
+        meta.get("mapping_version") == ARTICLES_MAPPING_VERSION
+        and meta.get("folding") == FOLDING_VERSION
+    )
+
+
+def _warn_if_outdated(es: Elasticsearch, names: IndexNames) -> None:
+    # Not fatal: the old mapping still takes searches; new documents fail until the reindex.
+    index = articles_target(es, names)
+    meta = index_meta(es, index)
+    if not is_current(meta):
+        log.warning(
+            "event=articles_mapping_outdated index=%s mapping_version=%s folding=%s "
+            "expected=%s/%s: run `news-ingest reindex`",
+            index,
+            meta.get("mapping_version"),
+            meta.get("folding"),
+            ARTICLES_MAPPING_VERSION,
+            FOLDING_VERSION,
+        )
 
 
 def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:
