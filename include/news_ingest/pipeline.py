@@ -16,12 +16,13 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
-from dataclasses import asdict
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import alerts, notify, staging, store
 from news_ingest.articles import analyze_page
@@ -209,25 +210,52 @@ def index(
     executor: Executor | None = None,
 ) -> Counts:
     """Extract, enrich and index one staged batch; remove it once all is accounted for."""
+    extraction = _start_extraction(pages_path, settings, executor)
+    if extraction is None:
+        return {}
+    return _store_batch(extraction, settings, es, run_id=run_id)
+
+
+@dataclass
+class _Extraction:
+    """A batch whose pages are being analysed (in the pool, when there is one)."""
+
+    path: ObjectStoragePath
+    source_id: str
+    fetch_rejects: list[dict[str, Any]]
+    analyzed: Iterator[dict[str, Any]]
+
+
+def _start_extraction(
+    pages_path: str, settings: Settings, executor: Executor | None
+) -> _Extraction | None:
+    """Read a staged batch and hand its pages to the pool; results are collected later."""
     path = staging.storage_path(pages_path)
     if not path.exists():
         log.warning("event=index_already_done batch=%s (an earlier try indexed it)", path)
-        return {}
-    names = IndexNames(settings.index_prefix)
+        return None
     records = list(staging.read_records(path))
-    rejects = [r["rejected"] for r in records if "rejected" in r]
-    pages = [r for r in records if "rejected" not in r]
-    source_id = (records[0].get("entry") or {}).get("source", "?") if records else "?"
-    analyze = partial(analyze_page, config_dir=str(settings.config_dir))
-    analyzed = list(_map(analyze, pages, executor))
+    analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
+    return _Extraction(
+        path=path,
+        source_id=(records[0].get("entry") or {}).get("source", "?") if records else "?",
+        fetch_rejects=[r["rejected"] for r in records if "rejected" in r],
+        analyzed=_map(analyze, [r for r in records if "rejected" not in r], executor),
+    )
+
+
+def _store_batch(
+    extraction: _Extraction, settings: Settings, es: Elasticsearch, *, run_id: str
+) -> Counts:
+    """Collect a batch's documents, bulk-write them, store alerts and rejects, unstage it."""
+    names = IndexNames(settings.index_prefix)
+    analyzed = list(extraction.analyzed)
     documents = _unique_by_id(a for a in analyzed if "rejected" not in a)
-    rejects += [a["rejected"] for a in analyzed if "rejected" in a]
-    watchlists = alerts.watchlists_in(str(settings.config_dir))
-    for doc in documents:
-        doc["watchlists"] = [m.watchlist_id for m in alerts.match_article(watchlists, doc)]
+    rejects = extraction.fetch_rejects + [a["rejected"] for a in analyzed if "rejected" in a]
     result = store.index_articles(es, names, documents)
     # New or changed articles only; the alert id makes each (article, watchlist) pair once.
     written = [doc for doc in documents if doc["_id"] in result.written_ids and doc["watchlists"]]
+    watchlists = alerts.watchlists_in(str(settings.config_dir))
     new_alerts = alerts.store_alerts(
         es, names, alerts.alerts_for(watchlists, written, datetime.now(UTC))
     )
@@ -235,7 +263,7 @@ def index(
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, documents)
     ]
-    store.record_rejects(es, names, rejects, source=source_id, run_id=run_id)
+    store.record_rejects(es, names, rejects, source=extraction.source_id, run_id=run_id)
     counts: Counter[str] = Counter(
         indexed=result.created,
         updated=result.updated,
@@ -246,9 +274,19 @@ def index(
     counts.update(f"rejected_{r['stage']}_{r['reason']}" for r in rejects)
     # Index failures were recorded as rejects with their reason, so the batch is accounted
     # for; an unreachable Elasticsearch raised above and left the file for the retry.
-    path.unlink()
-    log.info("event=indexed batch=%s run=%s %s", path.name, run_id, _fmt(counts))
+    extraction.path.unlink()
+    log.info("event=indexed batch=%s run=%s %s", extraction.path.name, run_id, _fmt(counts))
     return dict(counts)
+
+
+def _analyze_and_match(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
+    """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
+    and done in the parent it would leave the pool idle while one core matches."""
+    doc = analyze_page(record, config_dir)
+    if "rejected" not in doc:
+        matches = alerts.match_article(alerts.watchlists_in(config_dir), doc)
+        doc["watchlists"] = [m.watchlist_id for m in matches]
+    return doc
 
 
 def _map(
@@ -323,13 +361,13 @@ def extraction_pool(settings: Settings) -> Executor:
 
     forkserver, not fork: Airflow task processes and the CLI's progress display run
     threads, and forking a threaded process can copy a held lock into the child. The
-    preload makes each worker start with trafilatura already imported.
+    preload makes each worker start with trafilatura (via this module) already imported.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["news_ingest.articles"])
+    context.set_forkserver_preload(["news_ingest.pipeline"])
     return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
 
 
@@ -349,13 +387,47 @@ def run_once(
     if on_planned is not None:
         on_planned(plan_counts.get("new", 0))
     all_counts = [plan_counts]
-    with extraction_pool(settings) as pool:
-        for pages_path in pending_pages(settings, source.id, run_id):
-            all_counts.append(index(pages_path, settings, es, run_id=run_id, executor=pool))
-        for entries_path in entry_paths:
-            pages_path, fetch_counts = fetch(entries_path, settings, on_page)
-            all_counts.append(fetch_counts)
-            all_counts.append(index(pages_path, settings, es, run_id=run_id, executor=pool))
+    try:
+        _fetch_and_index(source, entry_paths, settings, es, run_id, on_page, all_counts)
+    except ElasticsearchConnectionError as exc:
+        raise store.StoreUnavailable(
+            f"Elasticsearch became unreachable during the run ({exc}); the batches fetched "
+            f"so far stay staged under {folder} and the next run indexes them"
+        ) from None
     store.refresh(es, IndexNames(settings.index_prefix))
     all_counts.append(notify_pending(settings, es))
     return merge_counts(all_counts)
+
+
+def _fetch_and_index(
+    source: Source,
+    entry_paths: list[str],
+    settings: Settings,
+    es: Elasticsearch,
+    run_id: str,
+    on_page: Callable[[Page | Rejected], None] | None,
+    all_counts: list[Counts],
+) -> None:
+    # Three stages overlap: one thread fetches batch N+2 while the pool extracts batch N+1
+    # and this thread writes batch N to Elasticsearch, so neither the network waits nor the
+    # bulk writes leave the cores idle. If a write fails (Elasticsearch down), leaving the
+    # block waits for the remaining fetches, so every planned batch ends up staged as pages
+    # for the next run's pending step.
+    with extraction_pool(settings) as pool, ThreadPoolExecutor(1, "fetch") as fetcher:
+        fetches = [fetcher.submit(fetch, path, settings, on_page) for path in entry_paths]
+
+        def pages_paths() -> Iterator[str]:
+            yield from pending_pages(settings, source.id, run_id)
+            for fetched in fetches:
+                pages_path, fetch_counts = fetched.result()
+                all_counts.append(fetch_counts)
+                yield pages_path
+
+        previous: _Extraction | None = None
+        for pages_path in pages_paths():
+            extraction = _start_extraction(pages_path, settings, pool)
+            if previous is not None:
+                all_counts.append(_store_batch(previous, settings, es, run_id=run_id))
+            previous = extraction
+        if previous is not None:
+            all_counts.append(_store_batch(previous, settings, es, run_id=run_id))

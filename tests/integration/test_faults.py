@@ -1,0 +1,388 @@
+"""Faults: Elasticsearch cut mid-run, a misbehaving source, bad input. Nothing is lost.
+
+Every test serves a generated site on 127.0.0.1 (``news_ingest.fixturesite.generate_site``),
+which knows what each page should become, and ends with an exact count check against what
+the site served: indexed, lost (0) and duplicated (0), printed as one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from elasticsearch import Elasticsearch, helpers
+from news_ingest import staging
+from news_ingest.feeds import parse_feed
+from news_ingest.fetcher import Fetcher, Page, Rejected
+from news_ingest.fixturesite import (
+    FeedItem,
+    FixtureSite,
+    SiteSpec,
+    generate_site,
+    rss_feed,
+    running_site,
+)
+from news_ingest.indices import IndexNames
+from news_ingest.localnode import local_connection
+from news_ingest.settings import Settings, get_settings
+from tests.integration.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+class TcpProxy:
+    """A loopback TCP proxy in front of Elasticsearch that a test can cut and restore.
+
+    Cut: the listener closes (new connections are refused) and open connections are reset.
+    ``cut_at_request`` cuts by itself just before forwarding the Nth request whose request
+    line contains a marker, so the outage lands at a known point of a run.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._trigger: tuple[bytes, int] | None = None
+        self.seen: dict[bytes, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut_at_request(self, marker: bytes, number: int) -> None:
+        self._trigger = (marker, number)
+
+    def cut(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            connections, self._connections = self._connections, set()
+        if listener is not None:
+            listener.close()
+        for conn in connections:
+            _reset(conn)
+
+    def restore(self) -> None:
+        self._trigger = None
+        self.start()
+
+    @property
+    def is_cut(self) -> bool:
+        return self._listener is None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(self.upstream)
+            with self._lock:
+                self._connections.update((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if requests and self._should_cut(chunk):
+                    self.cut()
+                    return
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for conn in (source, target):
+                _reset(conn)
+
+    def _should_cut(self, chunk: bytes) -> bool:
+        if self._trigger is None:
+            return False
+        marker, number = self._trigger
+        line = chunk.split(b"\r\n", 1)[0]
+        if marker not in line or b"HTTP/1." not in line:
+            return False
+        with self._lock:
+            self.seen[marker] = self.seen.get(marker, 0) + 1
+            return self.seen[marker] >= number
+
+
+def _reset(conn: socket.socket) -> None:
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        conn.close()
+    except OSError:
+        pass
+
+
+@pytest.fixture
+def es_proxy() -> Iterator[TcpProxy]:
+    url, _, _ = local_connection(get_settings())
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    proxy = TcpProxy((host, int(port)))
+    proxy.start()
+    yield proxy
+    proxy.cut()
+
+
+def _indexed_urls(es: Elasticsearch, names: IndexNames) -> list[str]:
+    es.indices.refresh(index=names.articles)
+    return [
+        hit["_source"]["url"]
+        for hit in helpers.scan(es, index=names.articles, _source_includes=["url"])
+    ]
+
+
+def _report(expected: set[str], urls: list[str], faults: int) -> None:
+    """The exact count check every fault test ends with, printed as one line."""
+    lost = expected - set(urls)
+    duplicated = len(urls) - len(set(urls))
+    print(
+        f"faults injected={faults} articles expected={len(expected)} indexed={len(urls)} "
+        f"lost={len(lost)} duplicated={duplicated}"
+    )
+    assert not lost, sorted(lost)
+    assert duplicated == 0
+    assert set(urls) == expected, sorted(set(urls) - expected)
+
+
+def _run(feeds: list[str], env: dict[str, str] | None = None, *, check: bool = True) -> str:
+    """``news-ingest run`` over these feeds; its output (stdout and stderr)."""
+    args = ["run", "--source", "sputnik_arabic"]
+    for feed in feeds:
+        args += ["--feed", feed]
+    result = run_cli(*args, check=check, env=env)
+    if not check:
+        assert result.returncode != 0, result.stdout
+    return result.stdout + result.stderr
+
+
+def test_elasticsearch_cut_mid_run_loses_nothing(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy
+) -> None:
+    spec = SiteSpec(pages=100, feeds=2, seed=11, karabakh_share=0.0)
+    _, user, password = local_connection(get_settings())
+    env = {
+        "NEWS_INGEST_ES_URL": es_proxy.url,
+        "NEWS_INGEST_ES_USER": user or "",
+        "NEWS_INGEST_ES_PASSWORD": password or "",
+        "NEWS_INGEST_BATCH_SIZE": "20",
+    }
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        # The first batch's bulk write goes through; the second finds Elasticsearch gone.
+        es_proxy.cut_at_request(b"/_bulk", 2)
+        output = _run(generated.feed_urls, env, check=False)
+        assert es_proxy.is_cut
+        # The client's own retries log their tracebacks; the run ends with one clear line.
+        assert "error: Elasticsearch became unreachable during the run" in output, output
+
+        staged = _staged_pages(Path(ingest_env["NEWS_INGEST_STAGING_URL"].removeprefix("file://")))
+        assert staged == spec.pages - 20  # every batch but the indexed one waits on disk
+        assert len(_indexed_urls(es, names)) == 20
+
+        es_proxy.restore()
+        recovered = _run(generated.feed_urls, env)
+        assert "feeds_unchanged" in recovered  # nothing new: all came from staging
+        assert {site.count(a.path) for a in generated.articles} == {1}  # none fetched twice
+
+    expected = {generated.url(a) for a in generated.articles}
+    _report(expected, _indexed_urls(es, names), faults=1)
+
+
+def _staged_pages(staging_dir: Path) -> int:
+    paths = sorted(staging_dir.glob("*/*/pages-*.jsonl.gz"))
+    return sum(
+        1
+        for path in paths
+        for record in staging.read_records(staging.storage_path(path.as_uri()))
+        if "rejected" not in record
+    )
+
+
+MISBEHAVIOUR = {
+    "slow": 2,
+    "flaky-5xx": 3,
+    "rate-limited": 3,
+    "http-500": 2,
+    "timeout": 2,
+    "reset": 2,
+}
+
+
+def test_a_misbehaving_source_costs_only_its_bad_pages(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    spec = SiteSpec(
+        pages=40, feeds=2, seed=12, faults=MISBEHAVIOUR, hang_seconds=3.0, karabakh_share=0.0
+    )
+    env = {"NEWS_INGEST_FETCH_TIMEOUT": "1", "NEWS_INGEST_FETCH_RETRIES": "2"}
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        output = _run(generated.feed_urls, env)
+        # Bounded retries: each failing page was asked for exactly as many times as allowed,
+        # and each page that failed once was asked for once more, not again and again.
+        tries = {a.fault: site.count(a.path) for a in generated.articles if a.fault}
+        assert tries == {
+            "slow": 1,
+            "flaky-5xx": 2,
+            "rate-limited": 2,
+            "http-500": 2,
+            "timeout": 2,
+            "reset": 2,
+        }, output
+
+    rejects = {row["url"]: row["reason"] for row in json.loads(run_cli("rejects", "--json").stdout)}
+    expected_rejects = {
+        generated.url(a): a.expected for a in generated.articles if a.expected != "indexed"
+    }
+    assert rejects == expected_rejects
+    expected = {generated.url(a) for a in generated.articles if a.expected == "indexed"}
+    _report(expected, _indexed_urls(es, names), faults=sum(MISBEHAVIOUR.values()))
+
+
+BAD_PAGES = {
+    "charset-latin1-header": 1,
+    "charset-wrong": 1,
+    "charset-missing": 1,
+    "binary": 1,
+    "redirect-loop": 1,
+    "oversize": 1,
+}
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE rss [
+<!ENTITY lol "lol">
+{entities}
+]>
+<rss version="2.0"><channel><title>&lol9;</title>
+<item><title>&lol9;</title><link>{link}</link></item>
+</channel></rss>"""
+
+
+def _billion_laughs(link: str) -> bytes:
+    """Nine levels of ten references each: 10^9 "lol"s if a parser expanded them."""
+    levels = ['<!ENTITY lol1 "' + "&lol;" * 10 + '">']
+    levels += [f'<!ENTITY lol{n} "' + f"&lol{n - 1};" * 10 + '">' for n in range(2, 10)]
+    return BILLION_LAUGHS.format(entities="\n".join(levels), link=link).encode()
+
+
+def test_bad_input_is_refused_or_recovered_and_never_crashes_a_run(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    spec = SiteSpec(pages=30, feeds=5, seed=19, faults=BAD_PAGES, karabakh_share=0.0)
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        by_feed = [[a for a in generated.articles if a.feed == n] for n in range(spec.feeds)]
+        feeds = generated.feed_paths
+        # feed 2 truncated after two items (a third cut before its link), feed 3 malformed
+        # XML (a raw "&" and a stray tag), feed 4 an entity-expansion bomb linking one page.
+        whole = site.routes[feeds[2]].body
+        second_item_end = whole.index(b"</item>", whole.index(b"</item>") + 1) + len(b"</item>")
+        site.routes[feeds[2]].body = whole[:second_item_end] + b"\n<item><title>cut mid-"
+        site.routes[feeds[3]].body = site.routes[feeds[3]].body.replace(
+            b"</title>", b" & co <b></title>", 1
+        )
+        site.routes[feeds[4]].body = _billion_laughs(generated.url(by_feed[4][0]))
+        # An article page served where a feed should be, and a feed of two hostile pages:
+        # 50 MB streamed without Content-Length, and random bytes labelled as HTML.
+        site.add("/feeds/page.xml", site.routes[by_feed[0][0].path].body)
+        site.add("/big.html", b"<html><body>" + b"x" * 50_000_000, declare_length=False)
+        site.add("/noise.html", bytes(range(256)) * 200, content_type="text/html")
+        big, noise = site.url("/big.html"), site.url("/noise.html")
+        site.add_feed("/feeds/hostile.xml", [FeedItem(link=u, title=u) for u in (big, noise)])
+        urls = [*generated.feed_urls, site.url("/feeds/page.xml"), site.url("/feeds/hostile.xml")]
+
+        output = _run(urls)
+        assert site.bytes_sent["/big.html"] < 20_000_000  # the size cap stopped the read
+
+    served = [*by_feed[0], *by_feed[1], *by_feed[2][:2], *by_feed[3], by_feed[4][0]]
+    assert "feeds_malformed" in output
+    rejects = {row["url"]: row["reason"] for row in json.loads(run_cli("rejects", "--json").stdout)}
+    expected_rejects = {generated.url(a): a.expected for a in served if a.expected != "indexed"}
+    expected_rejects.update({big: "too-large", noise: "no-article-text"})
+    assert rejects == expected_rejects
+    expected = {generated.url(a) for a in served if a.expected == "indexed"}
+    urls_indexed = _indexed_urls(es, names)
+    titles = {
+        hit["_source"]["url"]: hit["_source"]["title"]
+        for hit in helpers.scan(es, index=names.articles, _source_includes=["url", "title"])
+    }
+    for article in served:
+        if article.fault and article.fault.startswith("charset"):
+            assert titles[generated.url(article)] == article.title, article.fault
+    faults = sum(BAD_PAGES.values()) + 3 + 1 + 2  # pages, broken feeds, page-as-feed, hostile
+    _report(expected, urls_indexed, faults=faults)
+
+
+class _PretendPublic(httpx.AsyncBaseTransport):
+    """Routes requests for a public address to the loopback site, as if it lived there:
+    the SSRF guard sees a public host, and no packet leaves the machine."""
+
+    def __init__(self, public_host: str, site: FixtureSite) -> None:
+        self.public_host = public_host
+        self.site = httpx.URL(site.base_url)
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert request.url.host == self.public_host, f"would leave the machine: {request.url}"
+        request.url = request.url.copy_with(host=self.site.host, port=self.site.port)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_links_and_redirects_into_private_space_are_refused() -> None:
+    public = "93.184.215.14"  # a public address; the transport keeps it on loopback
+    private_links = [
+        "http://127.0.0.1:9200/_cat/indices",
+        "http://10.1.2.3/admin",
+        "http://169.254.169.254/latest/meta-data/",
+        f"http://{public}/redirect-to-metadata",
+    ]
+    with running_site() as site:
+        site.add(
+            "/redirect-to-metadata",
+            status=302,
+            headers={"Location": "http://169.254.169.254/latest/meta-data/"},
+        )
+        site.add(
+            "/feed.xml",
+            rss_feed(
+                [FeedItem(link=u, title=u) for u in private_links],
+                title="hostile",
+                link=f"http://{public}/",
+            ),
+        )
+        settings = Settings(allow_private_hosts=False, fetch_retries=1)
+
+        async def crawl() -> list[Page | Rejected]:
+            client = httpx.AsyncClient(transport=_PretendPublic(public, site))
+            async with Fetcher(settings, client) as fetcher:
+                feed = await fetcher.get(f"http://{public}/feed.xml")
+                entries = parse_feed(feed.body, feed.final_url).entries
+                return await fetcher.fetch_pages(e.url for e in entries)
+
+        results = asyncio.run(crawl())
+        requested = [path for path, _ in site.requests]
+
+    assert [(r.url, getattr(r, "reason", None)) for r in results] == [
+        (url, "private-address") for url in private_links
+    ]
+    # Only the public hops reached the site; nothing was sent to a private address.
+    assert requested == ["/feed.xml", "/robots.txt", "/redirect-to-metadata"]
+    print(f"faults injected={len(private_links)} articles expected=0 indexed=0 lost=0 duplicated=0")
