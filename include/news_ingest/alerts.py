@@ -130,7 +130,6 @@ def record_delivery(
             "notify_error": "; ".join(errors) or None,
             "notify_attempts": int(alert.get("notify_attempts") or 0) + 1,
         },
-        refresh=True,
     )
 
 

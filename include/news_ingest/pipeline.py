@@ -51,53 +51,83 @@ def plan(
     es: Elasticsearch,
     folder: ObjectStoragePath,
 ) -> tuple[list[str], Counts]:
-    """Poll feeds, drop entries already indexed, stage the rest; return batch paths."""
+    """Poll feeds, drop entries already indexed, stage the rest; return batch paths.
+
+    Entry batches that an earlier run staged but never fetched are taken into this plan,
+    and each feed's validators (ETag, Last-Modified, body hash) are saved only once its
+    entries are staged: otherwise a failure in between would turn the next poll into a
+    304 and those entries would never be seen again.
+    """
     names = IndexNames(settings.index_prefix)
     counts: Counter[str] = Counter()
-    entries: list[FeedEntry] = []
-    polls = asyncio.run(_poll_all(source.id, feed_urls, settings, es, names))
-    for feed_url, polled, feed_counts in polls:
-        counts.update(feed_counts)
-        entries.extend(polled)
-        log.info("event=feed_polled source=%s feed=%s %s", source.id, feed_url, _fmt(feed_counts))
+    polls = asyncio.run(_poll_all(feed_urls, settings, es, names))
+    for poll in polls:
+        counts.update(poll.counts)
+        log.info(
+            "event=feed_polled source=%s feed=%s %s", source.id, poll.feed_url, _fmt(poll.counts)
+        )
     if feed_urls and counts["feeds_failed"] == len(feed_urls):
+        _save_feed_states(es, names, source.id, polls)
         reasons = sorted(k.removeprefix("feed_") for k in counts if k.startswith("feed_"))
         raise FeedsUnreachable(
             f"all {len(feed_urls)} feed(s) of {source.id} failed ({', '.join(reasons)}); "
             "see the feed_failed log lines, or `GET <prefix>-feeds` for each feed's last error"
         )
-    unique = unique_entries(entries)
-    known = store.known_url_keys(es, names, [entry.canonical_url for entry in unique])
-    new = [entry for entry in unique if entry.canonical_url not in known]
+    entries = unique_entries([entry for poll in polls for entry in poll.entries])
+    records = [_entry_record(entry, source) for entry in entries]
+    seen = {record["canonical_url"] for record in records}
+    leftovers = earlier_batches(settings, source.id, folder.name, "entries")
+    for leftover in leftovers:
+        for record in staging.read_records(staging.storage_path(leftover)):
+            if record["canonical_url"] not in seen:
+                seen.add(record["canonical_url"])
+                records.append(record)
+    known = store.known_url_keys(es, names, sorted(seen))
+    new = [record for record in records if record["canonical_url"] not in known]
     if source.max_items is not None:
         new = new[: source.max_items]
-    counts.update(entries_seen=len(unique), already_indexed=len(known), new=len(new))
+    counts.update(
+        entries_seen=len(records),
+        already_indexed=len(known),
+        new=len(new),
+        replanned=len(leftovers),
+    )
     paths = []
     for number, start in enumerate(range(0, len(new), settings.batch_size), start=1):
         path = folder / staging.batch_name("entries", number)
-        chunk = new[start : start + settings.batch_size]
-        staging.write_records(path, (_entry_record(e, source) for e in chunk))
+        staging.write_records(path, new[start : start + settings.batch_size])
         paths.append(str(path))
+    for leftover in leftovers:
+        staging.storage_path(leftover).unlink()
+    _save_feed_states(es, names, source.id, polls)
     counts["batches"] = len(paths)
     log.info("event=planned source=%s %s", source.id, _fmt(counts))
     return paths, dict(counts)
 
 
+@dataclass(frozen=True)
+class FeedPoll:
+    feed_url: str
+    entries: list[FeedEntry]
+    counts: Counts
+    state: dict[str, Any]
+
+
+def _save_feed_states(
+    es: Elasticsearch, names: IndexNames, source_id: str, polls: Sequence[FeedPoll]
+) -> None:
+    for poll in polls:
+        store.save_feed_state(es, names, feed_url=poll.feed_url, source=source_id, state=poll.state)
+
+
 async def _poll_all(
-    source_id: str,
-    feed_urls: Sequence[str],
-    settings: Settings,
-    es: Elasticsearch,
-    names: IndexNames,
-) -> list[tuple[str, list[FeedEntry], Counts]]:
+    feed_urls: Sequence[str], settings: Settings, es: Elasticsearch, names: IndexNames
+) -> list[FeedPoll]:
     async with Fetcher(settings) as fetcher:
-        polls = (_poll(source_id, url, fetcher, es, names) for url in feed_urls)
-        return list(await asyncio.gather(*polls))
+        return list(await asyncio.gather(*(_poll(url, fetcher, es, names) for url in feed_urls)))
 
 
-async def _poll(
-    source_id: str, feed_url: str, fetcher: Fetcher, es: Elasticsearch, names: IndexNames
-) -> tuple[str, list[FeedEntry], Counts]:
+async def _poll(feed_url: str, fetcher: Fetcher, es: Elasticsearch, names: IndexNames) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
     validators = store.feed_validators(es, names, feed_url)
     now = datetime.now(UTC).isoformat()
@@ -106,20 +136,14 @@ async def _poll(
         response = await fetcher.get(feed_url, validators.request_headers())
     except FetchError as exc:
         log.error("event=feed_failed feed=%s reason=%s detail=%s", feed_url, exc.reason, exc.detail)
-        store.save_feed_state(
-            es, names, feed_url=feed_url, source=source_id, state={**state, "last_error": str(exc)}
-        )
-        return feed_url, [], {"feeds_failed": 1, f"feed_{exc.reason}": 1}
+        failed = {"feeds_failed": 1, f"feed_{exc.reason}": 1}
+        return FeedPoll(feed_url, [], failed, {**state, "last_error": str(exc)})
     state["last_status"] = response.status
     if response.status == 304:
-        store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
-        return feed_url, [], {"feeds_unchanged": 1}
+        return FeedPoll(feed_url, [], {"feeds_unchanged": 1}, state)
     if response.status != 200:
-        error = f"status {response.status}"
-        store.save_feed_state(
-            es, names, feed_url=feed_url, source=source_id, state={**state, "last_error": error}
-        )
-        return feed_url, [], {"feeds_failed": 1, f"feed_http-{response.status}": 1}
+        failed = {"feeds_failed": 1, f"feed_http-{response.status}": 1}
+        return FeedPoll(feed_url, [], failed, {**state, "last_error": f"status {response.status}"})
     digest = body_digest(response.body)
     state.update(
         etag=response.headers.get("etag"),
@@ -129,8 +153,7 @@ async def _poll(
     )
     if digest == validators.body_sha256:
         # Some servers ignore validators and resend the same body with 200.
-        store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
-        return feed_url, [], {"feeds_unchanged": 1}
+        return FeedPoll(feed_url, [], {"feeds_unchanged": 1}, state)
     parsed = parse_feed(
         response.body, feed_url, response.headers.get("content-type", "application/xml")
     )
@@ -140,8 +163,7 @@ async def _poll(
         counts["feeds_malformed"] = 1
         state["last_error"] = parsed.bozo
     state.update(entries=len(parsed.entries), changed_at=now)
-    store.save_feed_state(es, names, feed_url=feed_url, source=source_id, state=state)
-    return feed_url, parsed.entries, counts
+    return FeedPoll(feed_url, parsed.entries, counts, state)
 
 
 def _entry_record(entry: FeedEntry, source: Source) -> dict[str, Any]:
@@ -327,21 +349,31 @@ def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
             delivered, errors = notify.deliver(watchlist.channels, alert)
         alerts.record_delivery(es, names, alert, delivered, errors)
         counts["notify_failed" if errors else "notified"] += 1
+    if counts:
+        # Once for all: a refresh per alert cost ~12 ms each on a busy run.
+        es.indices.refresh(index=names.alerts)
     log.info("event=notified %s", _fmt(counts))
     return dict(counts)
 
 
 def pending_pages(settings: Settings, source_id: str, current_run: str) -> list[str]:
     """Page batches staged by earlier runs that never got indexed (e.g. an ES outage)."""
+    current = staging.run_folder(settings.staging_base, source_id, current_run).name
+    return earlier_batches(settings, source_id, current, "pages")
+
+
+def earlier_batches(
+    settings: Settings, source_id: str, current_folder: str, kind: str
+) -> list[str]:
+    """Staged files of one kind left in run folders other than the current one."""
     base = staging.storage_path(settings.staging_base) / source_id
     if not base.exists():
         return []
-    current = staging.run_folder(settings.staging_base, source_id, current_run).name
     return [
         str(path)
         for folder in sorted(base.iterdir())
-        if folder.name != current and folder.is_dir()
-        for path in staging.batch_paths(folder, "pages")
+        if folder.name != current_folder and folder.is_dir()
+        for path in staging.batch_paths(folder, kind)
     ]
 
 

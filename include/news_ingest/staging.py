@@ -49,7 +49,11 @@ def write_records(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.parent / f".{path.name}.partial"
     count = 0
-    with _open(partial, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as out:
+    # Level 1: staged files live minutes; level 9 cost ~40% of the fetch step's CPU.
+    with (
+        _open(partial, "wb") as raw,
+        gzip.open(raw, "wt", encoding="utf-8", compresslevel=1) as out,
+    ):
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False, default=_default))
             out.write("\n")

@@ -7,8 +7,11 @@ import json
 import pytest
 
 from elasticsearch import Elasticsearch
-from news_ingest.fixturesite import FeedItem, running_site
+from news_ingest import indices, pipeline, staging
+from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
 from news_ingest.indices import IndexNames
+from news_ingest.settings import get_settings
+from news_ingest.sources import get_source
 from tests.conftest import FEED_PATH, originals, serve_sputnik
 from tests.integration.conftest import run_cli
 
@@ -89,3 +92,25 @@ def test_a_source_whose_feeds_all_fail_fails_the_run(ingest_env: dict[str, str])
         result = run_cli("run", "--feed", site.url("/feed.xml"), check=False)
     assert result.returncode != 0
     assert "all 1 feed(s) of adhoc failed (http-404)" in result.stdout + result.stderr
+
+
+def test_entries_staged_by_a_run_that_died_before_fetching_are_replanned(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames, sputnik_site: FixtureSite
+) -> None:
+    settings = get_settings()
+    source = get_source(settings.config_dir, "sputnik_arabic")
+    feed = sputnik_site.url(FEED_PATH)
+    crashed = staging.run_folder(settings.staging_base, source.id, "scheduled__crashed")
+    indices.install(es, names.prefix)
+    _, counts = pipeline.plan(source, [feed], settings, es, crashed)  # ...and then it died
+    assert counts["new"] == len(originals())
+
+    result = run_cli("run", "--source", "sputnik_arabic", "--feed", feed)
+
+    # The feed answered 304 (its validators were saved with the staged entries), yet the
+    # entries came back from the dead run's folder, and that folder was emptied.
+    assert sputnik_site.count(FEED_PATH) == 2
+    assert "feeds_unchanged" in result.stdout and "replanned" in result.stdout
+    es.indices.refresh(index=names.articles)
+    assert es.count(index=names.articles)["count"] == len(originals())
+    assert staging.batch_paths(crashed, "entries") == []
