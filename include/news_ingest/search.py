@@ -363,10 +363,3 @@ def search(es: Elasticsearch, names: IndexNames, request: SearchRequest) -> Sear
         facets=facets,
         next_after=tuple(raw_hits[-1]["sort"]) if full_page else None,
     )
-
-
-def search_articles(
-    es: Elasticsearch, names: IndexNames, text: str, *, size: int = 10
-) -> list[dict[str, Any]]:
-    """The best ``size`` articles for ``text``, as plain dicts (``news-ingest search --json``)."""
-    return search(es, names, SearchRequest(text=text, size=size)).hits

@@ -9,7 +9,7 @@ from elasticsearch import Elasticsearch, helpers
 from news_ingest import indices
 from news_ingest.indices import IndexNames
 from news_ingest.reindex import reindex
-from news_ingest.search import search_articles
+from news_ingest.search import SearchRequest, search
 from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def test_reindex_swaps_the_alias_and_keeps_the_old_index(
         ),
         refresh="wait_for",
     )
-    before = {hit["id"] for hit in search_articles(es, names, "قرة باغ")}
+    before = {hit["id"] for hit in search(es, names, SearchRequest(text="قرة باغ")).hits}
     assert before == {"a02"}  # only the exact spelling: nothing folded yet
 
     result = reindex(es, names)
@@ -44,7 +44,10 @@ def test_reindex_swaps_the_alias_and_keeps_the_old_index(
     assert es.count(index=names.articles)["count"] == len(articles)
     assert es.count(index=names.articles_version(1))["count"] == len(articles)
     # The copy recomputed norm.*: the variant spelling now finds both articles.
-    assert {hit["id"] for hit in search_articles(es, names, "قرة باغ")} == {"a01", "a02"}
+    assert {hit["id"] for hit in search(es, names, SearchRequest(text="قرة باغ")).hits} == {
+        "a01",
+        "a02",
+    }
     assert indices.is_current(indices.index_meta(es, names.articles_version(2)))
     # The alias is the write index: new articles land in v2.
     es.index(index=names.articles, id="new", document={"title": "قره باغ"}, refresh=True)

@@ -12,7 +12,7 @@ from bench import relevance
 from elasticsearch import Elasticsearch, helpers
 from news_ingest import indices
 from news_ingest.indices import IndexNames
-from news_ingest.search import SearchRequest, search, search_articles
+from news_ingest.search import SearchRequest, search
 from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,9 @@ def test_filters_sort_pages_and_facets(es: Elasticsearch, indexed: IndexNames) -
 def test_highlights_mark_variants_in_the_original_text(
     es: Elasticsearch, indexed: IndexNames
 ) -> None:
-    hit = next(h for h in search_articles(es, indexed, "قرة باغ") if h["id"] == "a01")
+    hit = next(
+        h for h in search(es, indexed, SearchRequest(text="قرة باغ")).hits if h["id"] == "a01"
+    )
     title = hit["highlight"]["title"]
     assert title["text"] == "بوتين وماكرون يبحثان الوضع في قره باغ"
     assert [title["text"][s:e] for s, e in title["spans"]] == ["قره", "باغ"]
