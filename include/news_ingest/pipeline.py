@@ -99,6 +99,7 @@ def plan(
         paths.append(str(path))
     for leftover in leftovers:
         staging.storage_path(leftover).unlink()
+    staging.prune_empty_folders(folder.parent, keep=folder.name)
     _save_feed_states(es, names, source.id, polls)
     counts["batches"] = len(paths)
     log.info("event=planned source=%s %s", source.id, _fmt(counts))

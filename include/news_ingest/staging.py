@@ -78,3 +78,18 @@ def batch_paths(folder: ObjectStoragePath, kind: str) -> list[ObjectStoragePath]
 
 def batch_name(kind: str, number: int) -> str:
     return f"{kind}-{number:05d}.jsonl.gz"
+
+
+def prune_empty_folders(base: ObjectStoragePath, keep: str) -> int:
+    """Remove empty run folders under ``base`` (except ``keep``): one is left per run.
+
+    Object stores have no real folders; there ``iterdir`` lists none that are empty.
+    """
+    if not base.exists():
+        return 0
+    removed = 0
+    for folder in base.iterdir():
+        if folder.name != keep and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            removed += 1
+    return removed

@@ -114,3 +114,4 @@ def test_entries_staged_by_a_run_that_died_before_fetching_are_replanned(
     es.indices.refresh(index=names.articles)
     assert es.count(index=names.articles)["count"] == len(originals())
     assert staging.batch_paths(crashed, "entries") == []
+    assert not crashed.exists()  # emptied run folders are pruned
