@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,7 +30,7 @@ import yaml
 
 from elasticsearch import Elasticsearch
 from news_ingest import indices, store
-from news_ingest.charset import decode_html
+from news_ingest.fetcher import Page
 from news_ingest.fixturesite import SiteSpec, encode_page, generate_articles, render_article
 from news_ingest.settings import PROJECT_ROOT, Settings, get_settings
 from news_ingest.sources import Source
@@ -132,13 +133,12 @@ def bench_source(feeds: Sequence[str]) -> Source:
     )
 
 
-def page_records(spec: SiteSpec, base_url: str) -> list[dict[str, Any]]:
-    """The generated pages as ``pipeline.fetch`` stages them (same bytes, same decoding)."""
+def page_records(spec: SiteSpec, base_url: str) -> list[tuple[dict[str, Any], Page]]:
+    """The generated pages as ``pipeline.fetch`` hands them to extraction: (entry, page)."""
     records = []
     for article in generate_articles(spec):
         url = base_url + article.path
         body, content_type = encode_page(article, render_article(article, spec))
-        html, charset = decode_html(body, content_type)
         entry = {
             "url": url,
             "canonical_url": canonicalize_url(url),
@@ -150,17 +150,8 @@ def page_records(spec: SiteSpec, base_url: str) -> list[dict[str, Any]]:
             "source": "bench",
             "profile": "sputnik",
         }
-        records.append(
-            {
-                "entry": entry,
-                "source": "bench",
-                "profile": "sputnik",
-                "final_url": url,
-                "charset": charset,
-                "fetched_at": article.published.isoformat(),
-                "html": html,
-            }
-        )
+        page = Page(url, url, 200, content_type, body, article.published)
+        records.append((entry, page))
     return records
 
 
@@ -235,14 +226,25 @@ def fresh_indices(es: Elasticsearch) -> Iterator[indices.IndexNames]:
         drop_indices(es, prefix)
 
 
-def analyzed_documents(records: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
-    """Article documents as the index step hands them to the store (pool, all cores)."""
-    from news_ingest import pipeline
+def analyze_all(
+    pool: Executor, records: list[tuple[dict[str, Any], Page]], settings: Settings
+) -> list[dict[str, Any]]:
+    """``analyze_page`` over every (entry, page) through ``pool``: the extraction bound."""
     from news_ingest.articles import analyze_page
 
     analyze = partial(analyze_page, config_dir=str(settings.config_dir))
+    entries, pages = zip(*records, strict=True)
+    return list(pool.map(analyze, entries, pages, chunksize=8))
+
+
+def analyzed_documents(
+    records: list[tuple[dict[str, Any], Page]], settings: Settings
+) -> list[dict[str, Any]]:
+    """Article documents as the index step hands them to the store (pool, all cores)."""
+    from news_ingest import pipeline
+
     with pipeline.extraction_pool(settings) as pool:
-        return [d for d in pool.map(analyze, records, chunksize=8) if "rejected" not in d]
+        return [d for d in analyze_all(pool, records, settings) if "rejected" not in d]
 
 
 def config_with_sources(folder: Path, sources: list[dict[str, Any]]) -> Path:

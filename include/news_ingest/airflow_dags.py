@@ -5,6 +5,9 @@ per article, so a backfill of thousands of articles stays far below ``max_map_le
 
     plan ──> fetch[batch] ──> index[batch] ──┐
     pending ──────────────> index_pending ───┴──> notify ──> report
+
+fetch extracts each page in a process pool as it arrives and stages documents; index only
+writes them, so an Elasticsearch outage makes index retry from the staged file.
 """
 
 from __future__ import annotations
@@ -75,29 +78,30 @@ def build_source_dag(source: Source) -> DAG:
             from news_ingest import pipeline
             from news_ingest.settings import get_settings
 
-            pages_path, counts = pipeline.fetch(entries_path, get_settings())
-            log.info("fetched %s: %s", pages_path, counts)
-            return {"pages_path": pages_path, "counts": counts}
+            settings = get_settings()
+            with pipeline.extraction_pool(settings) as pool:
+                docs_path, counts = pipeline.fetch(entries_path, settings, pool)
+            log.info("fetched and extracted %s: %s", docs_path, counts)
+            return {"docs_path": docs_path, "counts": counts}
 
         @task
         def pending() -> list[str]:
             from news_ingest import pipeline
             from news_ingest.settings import get_settings
 
-            paths = pipeline.pending_pages(get_settings(), source.id, _run_id())
-            log.info("%d page batch(es) left by earlier runs", len(paths))
+            paths = pipeline.pending_batches(get_settings(), source.id, _run_id())
+            log.info("%d document batch(es) left by earlier runs", len(paths))
             return paths
 
         @task
-        def index(pages_path: str) -> dict[str, int]:
+        def index(docs_path: str) -> dict[str, int]:
             from news_ingest import pipeline, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
             es = store.connect(settings)
-            with pipeline.extraction_pool(settings) as pool:
-                counts = pipeline.index(pages_path, settings, es, run_id=_run_id(), executor=pool)
-            log.info("indexed %s: %s", pages_path, counts)
+            counts = pipeline.index(docs_path, settings, es, source_id=source.id, run_id=_run_id())
+            log.info("indexed %s: %s", docs_path, counts)
             return counts
 
         @task(trigger_rule="all_done")
@@ -125,8 +129,8 @@ def build_source_dag(source: Source) -> DAG:
             return counts
 
         fetched = fetch.expand(entries_path=plan())
-        indexed = index.expand(pages_path=fetched.map(lambda result: result["pages_path"]))
-        recovered = index.override(task_id="index_pending").expand(pages_path=pending())
+        indexed = index.expand(docs_path=fetched.map(lambda result: result["docs_path"]))
+        recovered = index.override(task_id="index_pending").expand(docs_path=pending())
         delivery = notify()
         [indexed, recovered] >> delivery
         # TaskFlow hands the mapped results over as lists at run time.

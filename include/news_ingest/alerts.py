@@ -42,9 +42,9 @@ def match_article(
 
 
 def build_alert(
-    watchlist: Watchlist, match: WatchlistMatch, article: Mapping[str, Any], now: datetime
+    watchlist: Watchlist, match: WatchlistMatch, article: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The alert document for one match (pure; ``now`` is the alerting time)."""
+    """The alert document for one match, without its time: see ``stamped``."""
     return {
         "_id": alert_id(watchlist.id, article["_id"]),
         "watchlist": watchlist.id,
@@ -61,9 +61,6 @@ def build_alert(
         "snippet": match.snippet,
         "published_at": article.get("published_at"),
         "fetched_at": article.get("fetched_at"),
-        "alerted_at": now.isoformat(),
-        "latency_published_seconds": _seconds_since(article.get("published_at"), now),
-        "latency_fetched_seconds": _seconds_since(article.get("fetched_at"), now),
         "channels": [channel.type for channel in watchlist.channels],
         "delivered": [],
         "notified": False,
@@ -80,34 +77,45 @@ def _seconds_since(value: str | None, now: datetime) -> float | None:
     return round((now - moment).total_seconds(), 3)
 
 
-def alerts_for(
-    watchlists: Sequence[Watchlist], articles: Sequence[Mapping[str, Any]], now: datetime
-) -> list[dict[str, Any]]:
+def alerts_for(watchlists: Sequence[Watchlist], article: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The article's alerts, one per watchlist it matches, not yet stamped (pure)."""
     by_id = {w.id: w for w in watchlists}
     return [
-        build_alert(by_id[match.watchlist_id], match, article, now)
-        for article in articles
-        for match in match_article(watchlists, article)
+        build_alert(by_id[m.watchlist_id], m, article) for m in match_article(watchlists, article)
     ]
 
 
-def store_alerts(es: Elasticsearch, names: IndexNames, alerts: Sequence[dict[str, Any]]) -> int:
-    """Create alerts that do not exist yet; returns how many were new."""
+def stamped(alert: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The alert as stored at ``now``: its time, and the delays since publication and
+    since the fetch. Matching happens earlier, in the extraction workers."""
+    return {
+        **alert,
+        "alerted_at": now.isoformat(),
+        "latency_published_seconds": _seconds_since(alert.get("published_at"), now),
+        "latency_fetched_seconds": _seconds_since(alert.get("fetched_at"), now),
+    }
+
+
+def store_alerts(
+    es: Elasticsearch, names: IndexNames, alerts: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Create alerts that do not exist yet; returns the new ones (to deliver)."""
+    by_id = {alert["_id"]: alert for alert in alerts}
     actions = ({"_op_type": "create", "_index": names.alerts, **alert} for alert in alerts)
-    created = 0
+    created = []
     for ok, item in helpers.streaming_bulk(
         es, actions, raise_on_error=False, max_retries=3, initial_backoff=1
     ):
         info = item["create"]
         if ok:
-            created += 1
+            created.append(by_id[info["_id"]])
         elif info.get("status") != 409:  # 409: this pair already alerted, as intended
             raise RuntimeError(f"storing alert {info.get('_id')} failed: {info.get('error')}")
-    es.indices.refresh(index=names.alerts)
     return created
 
 
 def undelivered(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, Any]]:
+    es.indices.refresh(index=names.alerts)  # see every alert stored or updated so far
     for hit in helpers.scan(es, index=names.alerts, query={"query": {"term": {"notified": False}}}):
         yield {"_id": hit["_id"], **hit["_source"]}
 

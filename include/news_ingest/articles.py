@@ -1,7 +1,8 @@
 """From a fetched page to the article document stored in Elasticsearch (pure, CPU-bound).
 
-``analyze_page`` runs in worker processes: it takes and returns plain dicts so records
-cross the process boundary cheaply, and it loads the topic taxonomy once per worker.
+``analyze_page`` runs in worker processes: it takes the staged entry (a dict) and the page
+as fetched (bytes, decoded here, in the worker), returns a plain dict, and loads the topic
+taxonomy once per worker.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from news_ingest.extract import ExtractedArticle, extract_article
+from news_ingest.fetcher import Page
 from news_ingest.language import detect_language
 from news_ingest.profiles import profile_by_id
 from news_ingest.search import folded_fields
@@ -27,15 +29,15 @@ def _taxonomy(config_dir: str) -> Taxonomy:
     return load_taxonomy(Path(config_dir) / "topics.yaml")
 
 
-def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
-    """Turn one staged page record into an article document, or a reject record.
+def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+    """Turn one feed entry and its fetched page into an article document, or a reject.
 
     A reject is ``{"rejected": {"url", "stage", "reason", "detail"}}``; an article is the
     Elasticsearch document with its ``_id``.
     """
-    entry = record["entry"]
-    profile = profile_by_id(record["profile"]) if record.get("profile") else None
-    extracted = extract_article(record["html"], record["final_url"], profile)
+    profile = profile_by_id(entry["profile"]) if entry.get("profile") else None
+    html, charset = page.text()
+    extracted = extract_article(html, page.final_url, profile)
     if len(extracted.body) < MIN_BODY_CHARS:
         return {
             "rejected": {
@@ -58,7 +60,7 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
         text=f"{lede}\n{extracted.body}",
         categories=categories,
     )
-    canonical = choose_canonical(entry["canonical_url"], record["final_url"], extracted)
+    canonical = choose_canonical(entry["canonical_url"], page.final_url, extracted)
     published_at, date_source = _published(entry.get("published_at"), extracted.published_at)
     doc: dict[str, Any] = {
         "_id": document_id(canonical),
@@ -66,7 +68,7 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
         "canonical_url": canonical,
         "url_keys": sorted({entry["canonical_url"], canonical}),
         "feed_url": entry.get("feed_url"),
-        "source": record["source"],
+        "source": entry["source"],
         "title": title,
         "lede": lede,
         "body": extracted.body,
@@ -78,12 +80,12 @@ def analyze_page(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
         "language_confidence": round(confidence, 4),
         "word_count": len(f"{lede} {extracted.body}".split()),
         "published_at": published_at,
-        "fetched_at": record["fetched_at"],
+        "fetched_at": page.fetched_at.isoformat(),
         "extraction": {
             "profile": extracted.profile,
             "warnings": list(extracted.warnings),
-            "charset": record.get("charset"),
-            "final_url": record["final_url"],
+            "charset": charset,
+            "final_url": page.final_url,
             "date_source": date_source,
         },
     }

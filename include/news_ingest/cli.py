@@ -14,7 +14,6 @@ from rich.table import Table
 from elasticsearch import NotFoundError
 from news_ingest import indices, localnode, store
 from news_ingest.configfile import ConfigError
-from news_ingest.fetcher import Page, Rejected
 from news_ingest.logs import configure_logging
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
@@ -133,7 +132,7 @@ def run(
         def planned(new: int) -> None:
             progress.update(task, description=f"{source.id}: fetching + indexing", total=new)
 
-        def page_done(result: Page | Rejected) -> None:
+        def page_done() -> None:
             progress.advance(task)
 
         try:
@@ -379,15 +378,24 @@ def alerts_backfill(
     es = _connect(settings, install=True)
     names = indices.IndexNames(settings.index_prefix)
     now = datetime.now(UTC)
+
+    def store_for(articles: list[dict[str, Any]]) -> int:
+        found = [
+            alerts.stamped(alert, now)
+            for article in articles
+            for alert in alerts.alerts_for([watchlist], article)
+        ]
+        return len(alerts.store_alerts(es, names, found))
+
     scanned = created = 0
     batch: list[dict[str, Any]] = []
     for article in alerts.scan_articles(es, names):
         scanned += 1
         batch.append(article)
         if len(batch) >= 500:
-            created += alerts.store_alerts(es, names, alerts.alerts_for([watchlist], batch, now))
+            created += store_for(batch)
             batch = []
-    created += alerts.store_alerts(es, names, alerts.alerts_for([watchlist], batch, now))
+    created += store_for(batch)
     delivery = pipeline.notify_pending(settings, es)
     typer.echo(f"scanned {scanned} article(s); {created} new alert(s); delivery: {delivery}")
 

@@ -1,9 +1,14 @@
 """HTTP fetching of feeds and article pages: polite, bounded and safe.
 
-One ``Fetcher`` per run holds the connection pool, a concurrency limit per host, and the
-robots.txt rules it has read. Every request goes through ``_get``, which follows redirects
+One ``Fetcher`` per batch holds the connection pool, a concurrency limit per host, and the
+robots.txt rules it has read. Every request goes through ``get``, which follows redirects
 itself so that each hop passes the SSRF guard, stops reading at the size cap, and retries
 only what a retry can fix (timeouts, resets, 5xx, 429 with its Retry-After).
+
+The client is aiohttp: on 100 KB pages it costs about 0.3 ms of CPU per request where httpx
+costs 1.5 ms, and the fetching process shares the cores with extraction (see README,
+"Performance"). It honours HTTP(S)_PROXY and NO_PROXY, so production can egress through a
+proxy; the SSRF guard still checks every target before any request is made.
 """
 
 from __future__ import annotations
@@ -15,19 +20,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
 from urllib.robotparser import RobotFileParser
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
+from yarl import URL
 
 from news_ingest.charset import decode_html
 from news_ingest.netguard import BlockedAddressError, check_host
 from news_ingest.settings import Settings
+from news_ingest.urls import wire_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -50,19 +59,25 @@ class Response:
     url: str
     final_url: str
     status: int
-    headers: httpx.Headers
+    headers: CIMultiDictProxy[str]
     body: bytes
 
 
 @dataclass(frozen=True)
 class Page:
+    """An HTML page as received. Decoding is left to ``text()``: it runs in the extraction
+    workers, so the fetching process spends its time on the network only."""
+
     url: str
     final_url: str
     status: int
     content_type: str
-    charset: str
-    html: str
+    body: bytes
     fetched_at: datetime
+
+    def text(self) -> tuple[str, str]:
+        """``(html, charset_used)``: see ``news_ingest.charset.decode_html``."""
+        return decode_html(self.body, self.content_type)
 
 
 @dataclass(frozen=True)
@@ -95,25 +110,41 @@ def is_html(content_type: str, body_start: bytes) -> bool:
 
 
 class Fetcher:
-    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+    """Use as ``async with Fetcher(settings) as fetcher``; ``session`` replaces the default
+    aiohttp session (tests route through a proxy with one)."""
+
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
-        self.client = client or httpx.AsyncClient(
-            headers={"User-Agent": settings.user_agent},
-            timeout=httpx.Timeout(
-                settings.fetch_timeout, connect=min(10.0, settings.fetch_timeout)
-            ),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.fetch_concurrency),
-        )
+        self._given_session = session
+        self._session: aiohttp.ClientSession | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._robots: dict[str, RobotFileParser | None] = {}
         self._robots_lock = asyncio.Lock()
+        # Read once: aiohttp's trust_env would re-read the environment on every request.
+        self._proxies = getproxies_environment()
 
     async def __aenter__(self) -> Fetcher:
+        # Created here, inside the running loop, as aiohttp requires.
+        self._session = self._given_session or aiohttp.ClientSession(
+            headers={"User-Agent": self.settings.user_agent},
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=min(10.0, self.settings.fetch_timeout),
+                sock_read=self.settings.fetch_timeout,
+            ),
+            connector=aiohttp.TCPConnector(limit=self.settings.fetch_concurrency),
+        )
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("use the Fetcher as `async with Fetcher(settings) as fetcher`")
+        return self._session
 
     async def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
         """GET with SSRF-checked redirects, the size cap and bounded retries."""
@@ -140,21 +171,23 @@ class Fetcher:
             return Rejected(url, f"http-{response.status}", f"status {response.status}")
         if not is_html(content_type, response.body):
             return Rejected(url, "not-html", f"content-type {content_type or 'missing'}")
-        html, charset = decode_html(response.body, content_type)
         return Page(
             url=url,
             final_url=response.final_url,
             status=response.status,
             content_type=content_type,
-            charset=charset,
-            html=html,
+            body=response.body,
             fetched_at=datetime.now(UTC),
         )
 
     async def fetch_pages(
         self, urls: Iterable[str], on_done: Callable[[Page | Rejected], None] | None = None
     ) -> list[Page | Rejected]:
-        """Fetch all URLs concurrently (bounded globally and per host), in input order."""
+        """Fetch all URLs concurrently (bounded globally and per host), in input order.
+
+        ``on_done`` sees each result as soon as it arrives, so a caller can start working
+        on the first pages while the rest are still on the way.
+        """
         global_slots = asyncio.Semaphore(self.settings.fetch_concurrency)
 
         async def one(url: str) -> Page | Rejected:
@@ -169,9 +202,10 @@ class Fetcher:
     async def allowed_by_robots(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        async with self._robots_lock:
-            if origin not in self._robots:
-                self._robots[origin] = await self._read_robots(origin)
+        if origin not in self._robots:  # the lock only for the first page of a site
+            async with self._robots_lock:
+                if origin not in self._robots:
+                    self._robots[origin] = await self._read_robots(origin)
         rules = self._robots[origin]
         # None means robots.txt was unreachable (5xx, network): RFC 9309 says assume
         # everything is disallowed until it can be read.
@@ -213,7 +247,7 @@ class Fetcher:
 
     async def _get_once(
         self, url: str, headers: dict[str, str]
-    ) -> tuple[int, httpx.Headers, bytes]:
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("bad-url", f"not an http(s) URL: {url}")
@@ -226,33 +260,48 @@ class Fetcher:
         )
         async with slots:
             try:
-                async with self.client.stream("GET", url, headers=headers) as response:
+                async with self.session.get(
+                    URL(wire_url(url), encoded=True),
+                    headers=headers,
+                    allow_redirects=False,
+                    proxy=self._proxy_for(parts.scheme, parts.hostname),
+                ) as response:
                     body = await self._read_capped(response)
-            except httpx.TimeoutException as exc:
+            except TimeoutError as exc:
                 raise FetchError(
                     "timeout", f"{type(exc).__name__} at {url}", retryable=True
                 ) from None
-            except httpx.TransportError as exc:
+            except aiohttp.ClientResponseError as exc:
+                # The server's answer could not be parsed (bad status line or headers).
+                raise FetchError("bad-response", f"{exc.message} at {url}") from None
+            except aiohttp.ClientError as exc:
                 raise FetchError(
                     "connection-error", f"{type(exc).__name__}: {exc} at {url}", retryable=True
                 ) from None
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status == 429 or response.status >= 500:
             raise FetchError(
-                f"http-{response.status_code}",
-                f"status {response.status_code} at {url}",
+                f"http-{response.status}",
+                f"status {response.status} at {url}",
                 retryable=True,
                 wait=retry_after_seconds(response.headers.get("retry-after")),
             )
-        return response.status_code, response.headers, body
+        return response.status, response.headers, body
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    def _proxy_for(self, scheme: str, host: str) -> str | None:
+        """HTTP(S)_PROXY unless NO_PROXY exempts the host; None means direct (or the given
+        session's own proxy)."""
+        proxy = self._proxies.get(scheme)
+        if proxy and proxy_bypass(host):
+            return None
+        return proxy
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self.settings.max_page_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise FetchError("too-large", f"Content-Length {declared} > {cap} bytes")
+        if response.content_length is not None and response.content_length > cap:
+            raise FetchError("too-large", f"Content-Length {response.content_length} > {cap} bytes")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.content.iter_any():
             size += len(chunk)
             if size > cap:
                 raise FetchError("too-large", f"more than {cap} bytes at {response.url}")

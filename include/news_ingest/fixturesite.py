@@ -27,7 +27,7 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
 from news_ingest.settings import PROJECT_ROOT
@@ -119,10 +119,16 @@ class FixtureSite:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                # An absolute-form target is a forward-proxy request: the site serves it
+                # whatever the host, so tests can pose as a public host through it.
+                target = self.path
+                if "://" in target:
+                    parts = urlsplit(target)
+                    target = parts.path + (f"?{parts.query}" if parts.query else "")
+                path = target.split("?", 1)[0]
                 with site._lock:
-                    site.requests.append((self.path, dict(self.headers.items())))
-                site._serve(self, path, site.routes.get(path) or site.routes.get(self.path))
+                    site.requests.append((target, dict(self.headers.items())))
+                site._serve(self, path, site.routes.get(path) or site.routes.get(target))
 
             def log_message(self, format: str, *args: object) -> None:
                 return  # keep test output clean; requests are recorded in site.requests

@@ -2,10 +2,15 @@
 
     plan   poll the feeds (conditional GET), keep entries not yet indexed, stage them in
            batches of ``batch_size``                       -> entries-NNNNN.jsonl.gz
-    fetch  fetch one batch's pages concurrently, stage pages and rejects
-                                                          -> pages-NNNNN.jsonl.gz
-    index  extract and enrich in a process pool, bulk-write, record rejects, then remove
-           the staged file                                 -> counts
+    fetch  fetch one batch's pages concurrently; each page is extracted and enriched in a
+           process pool as soon as it arrives; stage the documents and rejects
+                                                          -> docs-NNNNN.jsonl.gz
+    index  bulk-write a staged batch, store its alerts and rejects, then remove the file
+                                                          -> counts
+
+Documents, not raw pages, are staged: a page is needed only until it is extracted, and a
+document is a tenth of its page, so staging costs little. What staging is for holds: an
+Elasticsearch outage loses nothing, the index step retries from the file.
 
 Each step returns counts (and paths), never article data, so Airflow's XCom stays small.
 """
@@ -15,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -50,8 +55,12 @@ def plan(
     settings: Settings,
     es: Elasticsearch,
     folder: ObjectStoragePath,
+    executor: Executor | None = None,
 ) -> tuple[list[str], Counts]:
     """Poll feeds, drop entries already indexed, stage the rest; return batch paths.
+
+    Feeds are parsed in ``executor`` when one is given (the extraction pool, in one-process
+    runs): feedparser costs about 0.5 ms per entry, and many feeds parse side by side.
 
     Entry batches that an earlier run staged but never fetched are taken into this plan,
     and each feed's validators (ETag, Last-Modified, body hash) are saved only once its
@@ -60,7 +69,7 @@ def plan(
     """
     names = IndexNames(settings.index_prefix)
     counts: Counter[str] = Counter()
-    polls = asyncio.run(_poll_all(feed_urls, settings, es, names))
+    polls = asyncio.run(_poll_all(feed_urls, settings, es, names, executor))
     for poll in polls:
         counts.update(poll.counts)
         log.info(
@@ -122,13 +131,24 @@ def _save_feed_states(
 
 
 async def _poll_all(
-    feed_urls: Sequence[str], settings: Settings, es: Elasticsearch, names: IndexNames
+    feed_urls: Sequence[str],
+    settings: Settings,
+    es: Elasticsearch,
+    names: IndexNames,
+    executor: Executor | None,
 ) -> list[FeedPoll]:
     async with Fetcher(settings) as fetcher:
-        return list(await asyncio.gather(*(_poll(url, fetcher, es, names) for url in feed_urls)))
+        polls = (_poll(url, fetcher, es, names, executor) for url in feed_urls)
+        return list(await asyncio.gather(*polls))
 
 
-async def _poll(feed_url: str, fetcher: Fetcher, es: Elasticsearch, names: IndexNames) -> FeedPoll:
+async def _poll(
+    feed_url: str,
+    fetcher: Fetcher,
+    es: Elasticsearch,
+    names: IndexNames,
+    executor: Executor | None,
+) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
     validators = store.feed_validators(es, names, feed_url)
     now = datetime.now(UTC).isoformat()
@@ -155,8 +175,12 @@ async def _poll(feed_url: str, fetcher: Fetcher, es: Elasticsearch, names: Index
     if digest == validators.body_sha256:
         # Some servers ignore validators and resend the same body with 200.
         return FeedPoll(feed_url, [], {"feeds_unchanged": 1}, state)
-    parsed = parse_feed(
-        response.body, feed_url, response.headers.get("content-type", "application/xml")
+    parsed = await asyncio.get_running_loop().run_in_executor(
+        executor,
+        parse_feed,
+        response.body,
+        feed_url,
+        response.headers.get("content-type", "application/xml"),
     )
     counts: Counts = {"feeds_polled": 1, **{f"entry_{k}": v for k, v in parsed.skipped.items()}}
     if parsed.bozo:
@@ -174,159 +198,134 @@ def _entry_record(entry: FeedEntry, source: Source) -> dict[str, Any]:
 def fetch(
     entries_path: str,
     settings: Settings,
-    on_page: Callable[[Page | Rejected], None] | None = None,
+    executor: Executor,
+    on_page: Callable[[], None] | None = None,
 ) -> tuple[str, Counts]:
-    """Fetch one staged batch of entries; stage pages and rejects next to it."""
+    """Fetch one staged batch of entries and extract each page as soon as it arrives.
+
+    Pages go to ``executor`` (the extraction pool) while the rest of the batch is still on
+    the network, so the cores extract while the fetcher waits. The batch's documents and
+    rejects are staged next to the entries, which are then removed. ``on_page`` is called
+    once per entry when it is done (extracted or rejected).
+    """
     source_path = staging.storage_path(entries_path)
-    pages_path = source_path.parent / source_path.name.replace("entries-", "pages-")
-    if not source_path.exists() and pages_path.exists():
-        log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", pages_path)
-        return str(pages_path), {}
-    entries = list(staging.read_records(source_path))
-    results = asyncio.run(_fetch_all([e["url"] for e in entries], settings, on_page))
-    counts: Counter[str] = Counter()
+    docs_path = source_path.parent / source_path.name.replace("entries-", "docs-")
+    if not source_path.exists() and docs_path.exists():
+        log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs_path)
+        return str(docs_path), {}
+    entry_by_url = {entry["url"]: entry for entry in staging.read_records(source_path)}
+    analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
+    analyses: dict[str, Future[dict[str, Any]]] = {}
+
+    def start_analysis(fetched: Page | Rejected) -> None:
+        if isinstance(fetched, Page):
+            analyses[fetched.url] = executor.submit(analyze, entry_by_url[fetched.url], fetched)
+            if on_page is not None:
+                analyses[fetched.url].add_done_callback(lambda _: on_page())
+        elif on_page is not None:
+            on_page()
+
+    fetched = asyncio.run(_fetch_all(list(entry_by_url), settings, start_analysis))
+    counts: Counter[str] = Counter(fetched=len(analyses))
     records = []
-    for entry, result in zip(entries, results, strict=True):
+    for result in fetched:
         if isinstance(result, Page):
-            counts["fetched"] += 1
-            records.append(_page_record(entry, result))
+            record = analyses[result.url].result()
         else:
-            counts[f"skipped_{result.reason}"] += 1
+            record = {"rejected": {**asdict(result), "stage": "fetch"}}
+        if "rejected" in record:
+            rejected = record["rejected"]
+            counts[f"rejected_{rejected['stage']}_{rejected['reason']}"] += 1
             log.warning(
-                "event=page_skipped url=%s reason=%s detail=%s",
-                result.url,
-                result.reason,
-                result.detail,
+                "event=page_rejected url=%s stage=%s reason=%s detail=%s",
+                rejected["url"],
+                rejected["stage"],
+                rejected["reason"],
+                rejected["detail"],
             )
-            records.append({"rejected": {**asdict(result), "stage": "fetch"}, "entry": entry})
-    staging.write_records(pages_path, records)
+        records.append(record)
+    staging.write_records(docs_path, records)
     source_path.unlink()
-    log.info("event=fetched batch=%s %s", pages_path.name, _fmt(counts))
-    return str(pages_path), dict(counts)
+    log.info("event=fetched batch=%s %s", docs_path.name, _fmt(counts))
+    return str(docs_path), dict(counts)
 
 
 async def _fetch_all(
-    urls: list[str], settings: Settings, on_page: Callable[[Page | Rejected], None] | None
+    urls: list[str], settings: Settings, on_done: Callable[[Page | Rejected], None]
 ) -> list[Page | Rejected]:
     async with Fetcher(settings) as fetcher:
-        return await fetcher.fetch_pages(urls, on_page)
+        return await fetcher.fetch_pages(urls, on_done)
 
 
-def _page_record(entry: dict[str, Any], page: Page) -> dict[str, Any]:
-    return {
-        "entry": entry,
-        "source": entry["source"],
-        "profile": entry.get("profile"),
-        "final_url": page.final_url,
-        "charset": page.charset,
-        "fetched_at": page.fetched_at,
-        "html": page.html,
-    }
+def _analyze_and_match(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+    """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
+    and done in the parent it would leave the pool idle while one core matches. Returns
+    ``{"doc", "alerts"}`` (alerts not yet stamped: see index) or ``{"rejected"}``."""
+    doc = analyze_page(entry, page, config_dir)
+    if "rejected" in doc:
+        return doc
+    found = alerts.alerts_for(alerts.watchlists_in(config_dir), doc)
+    doc["watchlists"] = [alert["watchlist"] for alert in found]
+    return {"doc": doc, "alerts": found}
 
 
 def index(
-    pages_path: str,
-    settings: Settings,
-    es: Elasticsearch,
-    *,
-    run_id: str,
-    executor: Executor | None = None,
+    docs_path: str, settings: Settings, es: Elasticsearch, *, source_id: str, run_id: str
 ) -> Counts:
-    """Extract, enrich and index one staged batch; remove it once all is accounted for."""
-    extraction = _start_extraction(pages_path, settings, executor)
-    if extraction is None:
-        return {}
-    return _store_batch(extraction, settings, es, run_id=run_id)
+    """Bulk-write one staged batch, store its alerts and rejects, then remove the file.
 
-
-@dataclass
-class _Extraction:
-    """A batch whose pages are being analysed (in the pool, when there is one)."""
-
-    path: ObjectStoragePath
-    source_id: str
-    fetch_rejects: list[dict[str, Any]]
-    analyzed: Iterator[dict[str, Any]]
-
-
-def _start_extraction(
-    pages_path: str, settings: Settings, executor: Executor | None
-) -> _Extraction | None:
-    """Read a staged batch and hand its pages to the pool; results are collected later."""
-    path = staging.storage_path(pages_path)
+    The file stays until everything in it is written or recorded as a reject with its
+    reason: an unreachable Elasticsearch raises before the unlink, and the retry (or the
+    next run's pending step) starts from the same file.
+    """
+    path = staging.storage_path(docs_path)
     if not path.exists():
         log.warning("event=index_already_done batch=%s (an earlier try indexed it)", path)
-        return None
-    records = list(staging.read_records(path))
-    analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
-    return _Extraction(
-        path=path,
-        source_id=(records[0].get("entry") or {}).get("source", "?") if records else "?",
-        fetch_rejects=[r["rejected"] for r in records if "rejected" in r],
-        analyzed=_map(analyze, [r for r in records if "rejected" not in r], executor),
-    )
-
-
-def _store_batch(
-    extraction: _Extraction, settings: Settings, es: Elasticsearch, *, run_id: str
-) -> Counts:
-    """Collect a batch's documents, bulk-write them, store alerts and rejects, unstage it."""
+        return {}
     names = IndexNames(settings.index_prefix)
-    analyzed = list(extraction.analyzed)
-    documents = _unique_by_id(a for a in analyzed if "rejected" not in a)
-    rejects = extraction.fetch_rejects + [a["rejected"] for a in analyzed if "rejected" in a]
-    result = store.index_articles(es, names, documents)
+    records = list(staging.read_records(path))
+    articles = _unique_by_id(r for r in records if "doc" in r)
+    result = store.index_articles(es, names, [article["doc"] for article in articles])
     # New or changed articles only; the alert id makes each (article, watchlist) pair once.
-    written = [doc for doc in documents if doc["_id"] in result.written_ids and doc["watchlists"]]
-    watchlists = alerts.watchlists_in(str(settings.config_dir))
+    now = datetime.now(UTC)
     new_alerts = alerts.store_alerts(
-        es, names, alerts.alerts_for(watchlists, written, datetime.now(UTC))
+        es,
+        names,
+        [
+            alerts.stamped(alert, now)
+            for article in articles
+            if article["doc"]["_id"] in result.written_ids
+            for alert in article["alerts"]
+        ],
     )
-    rejects += [
+    # Delivered now rather than at the end of the run: the watchers hear of an article
+    # as soon as its batch is written. Failures stay undelivered for notify_pending.
+    delivery = deliver(settings, es, new_alerts)
+    index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
-        for doc_url, reason in _failed_urls(result.failed, documents)
+        for doc_url, reason in _failed_urls(result.failed, [a["doc"] for a in articles])
     ]
-    store.record_rejects(es, names, rejects, source=extraction.source_id, run_id=run_id)
+    rejects = [r["rejected"] for r in records if "rejected" in r] + index_rejects
+    store.record_rejects(es, names, rejects, source=source_id, run_id=run_id)
     counts: Counter[str] = Counter(
         indexed=result.created,
         updated=result.updated,
         unchanged=result.unchanged,
         failed=len(result.failed),
-        alerts=new_alerts,
+        alerts=len(new_alerts),
     )
-    counts.update(f"rejected_{r['stage']}_{r['reason']}" for r in rejects)
-    # Index failures were recorded as rejects with their reason, so the batch is accounted
-    # for; an unreachable Elasticsearch raised above and left the file for the retry.
-    extraction.path.unlink()
-    log.info("event=indexed batch=%s run=%s %s", extraction.path.name, run_id, _fmt(counts))
+    counts.update(delivery)
+    counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
+    path.unlink()
+    log.info("event=indexed batch=%s run=%s %s", path.name, run_id, _fmt(counts))
     return dict(counts)
 
 
-def _analyze_and_match(record: dict[str, Any], config_dir: str) -> dict[str, Any]:
-    """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
-    and done in the parent it would leave the pool idle while one core matches."""
-    doc = analyze_page(record, config_dir)
-    if "rejected" not in doc:
-        matches = alerts.match_article(alerts.watchlists_in(config_dir), doc)
-        doc["watchlists"] = [m.watchlist_id for m in matches]
-    return doc
-
-
-def _map(
-    func: Callable[[dict[str, Any]], dict[str, Any]],
-    items: list[dict[str, Any]],
-    executor: Executor | None,
-) -> Iterator[dict[str, Any]]:
-    if executor is None or len(items) < 2:
-        return map(func, items)
-    return executor.map(func, items, chunksize=max(1, len(items) // 32))
-
-
-def _unique_by_id(documents: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+def _unique_by_id(articles: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
     """Two entries can lead to one page (redirects, canonical links): keep the first."""
     unique: dict[str, dict[str, Any]] = {}
-    for doc in documents:
-        unique.setdefault(doc["_id"], doc)
+    for article in articles:
+        unique.setdefault(article["doc"]["_id"], article)
     return list(unique.values())
 
 
@@ -338,11 +337,23 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
-    """Deliver every alert not yet delivered (new ones and earlier failures)."""
+    """Deliver every alert still undelivered: those whose delivery failed when their batch
+    was indexed, in this run or an earlier one, and those a backfill stored."""
+    counts = deliver(settings, es, alerts.undelivered(es, IndexNames(settings.index_prefix)))
+    log.info("event=notified %s", _fmt(counts))
+    return counts
+
+
+def deliver(settings: Settings, es: Elasticsearch, pending: Iterable[dict[str, Any]]) -> Counts:
+    """Send each alert to its watchlist's channels and record the outcome on the alert.
+
+    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts. Each outcome is
+    written as soon as it is known, so a crash part-way cannot resend what went out.
+    """
     names = IndexNames(settings.index_prefix)
     by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
     counts: Counter[str] = Counter()
-    for alert in alerts.undelivered(es, names):
+    for alert in pending:
         watchlist = by_id.get(alert["watchlist"])
         if watchlist is None:
             delivered, errors = alert.get("delivered") or [], ["watchlist no longer configured"]
@@ -350,17 +361,13 @@ def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
             delivered, errors = notify.deliver(watchlist.channels, alert)
         alerts.record_delivery(es, names, alert, delivered, errors)
         counts["notify_failed" if errors else "notified"] += 1
-    if counts:
-        # Once for all: a refresh per alert cost ~12 ms each on a busy run.
-        es.indices.refresh(index=names.alerts)
-    log.info("event=notified %s", _fmt(counts))
     return dict(counts)
 
 
-def pending_pages(settings: Settings, source_id: str, current_run: str) -> list[str]:
-    """Page batches staged by earlier runs that never got indexed (e.g. an ES outage)."""
+def pending_batches(settings: Settings, source_id: str, current_run: str) -> list[str]:
+    """Document batches staged by earlier runs that never got indexed (e.g. an ES outage)."""
     current = staging.run_folder(settings.staging_base, source_id, current_run).name
-    return earlier_batches(settings, source_id, current, "pages")
+    return earlier_batches(settings, source_id, current, "docs")
 
 
 def earlier_batches(
@@ -394,13 +401,17 @@ def extraction_pool(settings: Settings) -> Executor:
 
     forkserver, not fork: Airflow task processes and the CLI's progress display run
     threads, and forking a threaded process can copy a held lock into the child. The
-    preload makes each worker start with trafilatura (via this module) already imported.
+    server is started here, and imports the extraction stack in the background while the
+    caller goes on (polling feeds, say), so the first pages do not wait for it; workers
+    forked from it start with those imports done.
     """
     import multiprocessing
+    import multiprocessing.forkserver
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["news_ingest.pipeline"])
+    multiprocessing.forkserver.ensure_running()
     return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
 
 
@@ -411,22 +422,23 @@ def run_once(
     es: Elasticsearch,
     *,
     run_id: str,
-    on_page: Callable[[Page | Rejected], None] | None = None,
+    on_page: Callable[[], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
 ) -> Counts:
     """Plan, fetch and index one source in this process: what ``news-ingest run`` does."""
     folder = staging.run_folder(settings.staging_base, source.id, run_id)
-    entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder)
-    if on_planned is not None:
-        on_planned(plan_counts.get("new", 0))
-    all_counts = [plan_counts]
-    try:
-        _fetch_and_index(source, entry_paths, settings, es, run_id, on_page, all_counts)
-    except ElasticsearchConnectionError as exc:
-        raise store.StoreUnavailable(
-            f"Elasticsearch became unreachable during the run ({exc}); the batches fetched "
-            f"so far stay staged under {folder} and the next run indexes them"
-        ) from None
+    with extraction_pool(settings) as pool:
+        entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder, pool)
+        if on_planned is not None:
+            on_planned(plan_counts.get("new", 0))
+        all_counts = [plan_counts]
+        try:
+            _fetch_and_index(source, entry_paths, settings, es, pool, run_id, on_page, all_counts)
+        except ElasticsearchConnectionError as exc:
+            raise store.StoreUnavailable(
+                f"Elasticsearch became unreachable during the run ({exc}); the batches "
+                f"fetched so far stay staged under {folder} and the next run indexes them"
+            ) from None
     store.refresh(es, IndexNames(settings.index_prefix))
     all_counts.append(notify_pending(settings, es))
     return merge_counts(all_counts)
@@ -437,30 +449,20 @@ def _fetch_and_index(
     entry_paths: list[str],
     settings: Settings,
     es: Elasticsearch,
+    pool: Executor,
     run_id: str,
-    on_page: Callable[[Page | Rejected], None] | None,
+    on_page: Callable[[], None] | None,
     all_counts: list[Counts],
 ) -> None:
-    # Three stages overlap: one thread fetches batch N+2 while the pool extracts batch N+1
-    # and this thread writes batch N to Elasticsearch, so neither the network waits nor the
-    # bulk writes leave the cores idle. If a write fails (Elasticsearch down), leaving the
-    # block waits for the remaining fetches, so every planned batch ends up staged as pages
-    # for the next run's pending step.
-    with extraction_pool(settings) as pool, ThreadPoolExecutor(1, "fetch") as fetcher:
-        fetches = [fetcher.submit(fetch, path, settings, on_page) for path in entry_paths]
-
-        def pages_paths() -> Iterator[str]:
-            yield from pending_pages(settings, source.id, run_id)
-            for fetched in fetches:
-                pages_path, fetch_counts = fetched.result()
-                all_counts.append(fetch_counts)
-                yield pages_path
-
-        previous: _Extraction | None = None
-        for pages_path in pages_paths():
-            extraction = _start_extraction(pages_path, settings, pool)
-            if previous is not None:
-                all_counts.append(_store_batch(previous, settings, es, run_id=run_id))
-            previous = extraction
-        if previous is not None:
-            all_counts.append(_store_batch(previous, settings, es, run_id=run_id))
+    # A thread fetches and extracts batch N+1 (through the pool) while this one writes
+    # batch N to Elasticsearch. If a write fails (Elasticsearch down), leaving the block
+    # waits for the remaining fetches, so every planned batch ends up staged for the next
+    # run's pending step.
+    with ThreadPoolExecutor(1, "fetch") as fetcher:
+        fetches = [fetcher.submit(fetch, path, settings, pool, on_page) for path in entry_paths]
+        for docs_path in pending_batches(settings, source.id, run_id):
+            all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
+        for fetched in fetches:
+            docs_path, fetch_counts = fetched.result()
+            all_counts.append(fetch_counts)
+            all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))

@@ -40,7 +40,10 @@ def _default(value: Any) -> Any:
 
 
 def _open(path: ObjectStoragePath, mode: str) -> BinaryIO:
-    handle: BinaryIO = path.open(mode)  # type: ignore[no-untyped-call]  # fsspec is untyped
+    # Through fsspec directly: ObjectStoragePath.open wraps the file to record asset
+    # lineage, which loads Airflow's plugins on first use and intercepts every read call.
+    # Staged batches are internal to a run; they have no lineage worth recording.
+    handle: BinaryIO = path.fs.open(path.path, mode)
     return handle
 
 

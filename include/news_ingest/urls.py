@@ -34,6 +34,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters left unescaped in paths: RFC 3986 reserved and unreserved, and "%" so an
 # existing escape is not escaped twice.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 def is_tracking_param(name: str) -> bool:
@@ -60,6 +61,22 @@ def canonicalize_url(url: str) -> str:
         )
     )
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def wire_url(url: str) -> str:
+    """The URL as requested: what a URL may not contain (non-ASCII, spaces) is escaped, an
+    IDN host is IDNA-encoded, and everything else is kept as the page or feed wrote it.
+    Unlike canonicalisation, no escape is undone: RFC 3986 lets a server tell "%3A" from
+    ":", and some do."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc
+    if not netloc.isascii() and parts.hostname:
+        netloc = netloc.lower().replace(
+            parts.hostname, parts.hostname.encode("idna").decode("ascii")
+        )
+    path = quote(parts.path, safe=_PATH_SAFE) or "/"
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 def document_id(canonical_url: str) -> str:

@@ -42,8 +42,9 @@ def test_page_in_windows_1256_comes_out_as_arabic(site: FixtureSite) -> None:
     site.add("/a.html", ARABIC.encode("windows-1256"), content_type="text/html")
     result = fetch(site.url("/a.html"))
     assert isinstance(result, Page)
-    assert "قره باغ" in result.html
-    assert result.charset == "cp1256"
+    html, charset = result.text()
+    assert "قره باغ" in html
+    assert charset == "cp1256"
 
 
 def test_user_agent_names_the_project(site: FixtureSite) -> None:
@@ -134,3 +135,32 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert retry_after_seconds("garbage") == 0.0
     assert retry_after_seconds(None) == 0.0
+
+
+def test_requests_go_through_the_environment_proxy(
+    site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The site answers as a forward proxy: the guard checks the public target, and the
+    # request reaches the proxy, not the internet.
+    monkeypatch.setenv("HTTP_PROXY", site.base_url)
+    site.add("/a.html", "<html><p>via proxy</p></html>")
+    result = fetch("http://93.184.215.14/a.html", settings(allow_private_hosts=False))
+    assert isinstance(result, Page) and b"via proxy" in result.body
+    assert site.count("/a.html") == 1
+
+
+def test_no_proxy_hosts_are_fetched_directly(
+    site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    site.add("/a.html", "<html><p>direct</p></html>")
+    result = fetch(site.url("/a.html"), settings(fetch_retries=1))
+    assert isinstance(result, Page) and b"direct" in result.body
+
+
+def test_escaped_reserved_characters_are_requested_as_written(site: FixtureSite) -> None:
+    site.add("/a%3A-b.html", "<html><p>x</p></html>")
+    result = fetch(site.url("/a%3A-b.html"))
+    assert isinstance(result, Page)
+    assert site.count("/a%3A-b.html") == 1
