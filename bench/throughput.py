@@ -8,8 +8,8 @@ of 50-150 KB over several RSS feeds), measured side by side in one run:
    builds (all cores), on the same pages; measured before and after the end-to-end run, and
    averaged, because the machine is shared;
 2. end to end: ``pipeline.run_once`` (what ``news-ingest run`` calls): poll the feeds, fetch,
-   extract (plus watchlist matching), stage, index into the real node, notify; pages/s and the ratio to the bound
-   (target >= 0.8);
+   extract (plus watchlist matching), stage, index into the real node, deliver alerts;
+   pages/s and the ratio to the bound (target >= 0.8);
 3. the same run again with the feeds unchanged: requests made (target: one conditional GET
    per feed, no page) and its wall time over the first run's (target <= 0.05).
 

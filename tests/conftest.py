@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[dict[str, object]] = []
+        self.arrivals: list[datetime] = []
         self.headers: list[dict[str, str]] = []
         self.failing = False
         receiver = self
@@ -74,6 +75,7 @@ class Receiver:
                 status = 503 if receiver.failing else 204
                 if not receiver.failing:
                     receiver.received.append(json.loads(body))
+                    receiver.arrivals.append(datetime.now(UTC))
                     receiver.headers.append(dict(self.headers.items()))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

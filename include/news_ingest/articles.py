@@ -25,7 +25,7 @@ MIN_BODY_CHARS = 80
 
 
 @cache
-def _taxonomy(config_dir: str) -> Taxonomy:
+def taxonomy_in(config_dir: str) -> Taxonomy:
     return load_taxonomy(Path(config_dir) / "topics.yaml")
 
 
@@ -55,7 +55,7 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
     categories = sorted({*entry.get("categories", []), *extracted.categories})
     title = extracted.title or entry.get("title", "")
     tags = tag_topics(
-        _taxonomy(config_dir),
+        taxonomy_in(config_dir),
         title=title,
         text=f"{lede}\n{extracted.body}",
         categories=categories,

@@ -4,6 +4,7 @@ texts too short for it."""
 from __future__ import annotations
 
 from langdetect import DetectorFactory, detect_langs
+from langdetect.detector_factory import init_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 # langdetect samples n-grams at random: without a fixed seed the same text can come back
@@ -38,6 +39,11 @@ def _by_script(letters: list[str]) -> tuple[str | None, float]:
     if share >= 0.8 and not _NON_ARABIC_LETTERS.intersection(letters):
         return "ar", share
     return None, 0.0
+
+
+def load_profiles() -> None:
+    """Load langdetect's 55 language profiles now (0.25 s) instead of at the first text."""
+    init_factory()
 
 
 def detect_language(text: str) -> tuple[str | None, float]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, helpers
 from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
 from news_ingest.indices import IndexNames
 from news_ingest.settings import PROJECT_ROOT
@@ -75,6 +76,26 @@ def test_alert_once_and_redeliver_after_webhook_outage(
     backfill = run_cli("alerts", "backfill", "--watchlist", "karabakh", env=alert_config)
     assert "0 new alert(s)" in backfill.stdout
     assert len(receiver.received) == len(expected_urls)
+
+
+def test_alerts_go_out_as_soon_as_their_batch_is_written(
+    ingest_env: dict[str, str],
+    sputnik_site: FixtureSite,
+    receiver: Receiver,
+    alert_config: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+) -> None:
+    # One article per batch: the first alert must reach the webhook while later batches
+    # are still being written, not when the whole run is over.
+    env = {**alert_config, "NEWS_INGEST_BATCH_SIZE": "1"}
+    run_cli("run", "--source", "sputnik_arabic", "--feed", sputnik_site.url(FEED_PATH), env=env)
+    written = [
+        datetime.fromisoformat(hit["_source"]["indexed_at"])
+        for hit in helpers.scan(es, index=names.articles, _source=["indexed_at"])
+    ]
+    assert len(receiver.arrivals) == len(KARABAKH_FILES)
+    assert min(receiver.arrivals) < max(written)
 
 
 def test_watchlist_test_explains_a_match() -> None:

@@ -1,0 +1,13 @@
+"""Preloaded by the extraction pool's server process (``pipeline.extraction_pool``).
+
+multiprocessing's forkserver imports this module once, then forks every worker from
+itself: the workers start with the extraction stack imported and with the language
+profiles, topic taxonomy and watchlists of the configured folder already loaded, and
+share those pages of memory. A run with another configuration folder still works: workers
+load it at their first page.
+"""
+
+from news_ingest.pipeline import load_worker_state
+from news_ingest.settings import get_settings
+
+load_worker_state(str(get_settings().config_dir))
