@@ -79,7 +79,6 @@ def test_alert_once_and_redeliver_after_webhook_outage(
 
 
 def test_alerts_go_out_as_soon_as_their_batch_is_written(
-    ingest_env: dict[str, str],
     sputnik_site: FixtureSite,
     receiver: Receiver,
     alert_config: dict[str, str],
