@@ -9,8 +9,8 @@
                                                           -> counts
 
 Documents, not raw pages, are staged: a page is needed only until it is extracted, and a
-document is a tenth of its page, so staging costs little. What staging is for holds: an
-Elasticsearch outage loses nothing, the index step retries from the file.
+document is about 7 KB where its page is about 100 KB, so staging costs little. What staging
+is for holds: an Elasticsearch outage loses nothing, the index step retries from the file.
 
 Each step returns counts (and paths), never article data, so Airflow's XCom stays small.
 """
@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -231,7 +231,7 @@ def fetch(
     records = []
     for result in fetched:
         if isinstance(result, Page):
-            record = analyses[result.url].result()
+            record = _analysis(result.url, analyses[result.url])
         else:
             record = {"rejected": {**asdict(result), "stage": "fetch"}}
         if "rejected" in record:
@@ -249,6 +249,19 @@ def fetch(
     source_path.unlink()
     log.info("event=fetched batch=%s %s", docs_path.name, _fmt(counts))
     return str(docs_path), dict(counts)
+
+
+def _analysis(url: str, future: Future[dict[str, Any]]) -> dict[str, Any]:
+    """The analysis of one page; one that raised becomes that page's reject. A broken pool
+    (a worker killed) is not the page's fault: it fails the batch, which a retry redoes."""
+    try:
+        return future.result()
+    except BrokenExecutor:
+        raise
+    except Exception as exc:
+        log.exception("event=extract_error url=%s", url)
+        detail = f"{type(exc).__name__}: {exc}"
+        return {"rejected": {"url": url, "stage": "extract", "reason": "error", "detail": detail}}
 
 
 async def _fetch_all(
@@ -349,7 +362,7 @@ def deliver(settings: Settings, es: Elasticsearch, pending: Iterable[dict[str, A
     """Send each alert to its watchlist's channels and record the outcome on the alert.
 
     ``notified`` counts alerts delivered, ``notify_failed`` failed attempts. Each outcome is
-    written as soon as it is known, so a crash part-way cannot resend what went out.
+    written as soon as it is known, so a crash part-way resends at most the alert in flight.
     """
     names = IndexNames(settings.index_prefix)
     by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
