@@ -12,5 +12,12 @@ def configure_logging() -> None:
     level = os.environ.get("NEWS_INGEST_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format=FORMAT)
     # Client libraries log every request at INFO; ops need our events, not theirs.
-    for noisy in ("httpx", "elastic_transport", "trafilatura", "htmldate", "charset_normalizer"):
+    for noisy in (
+        "aiohttp",
+        "httpx",
+        "elastic_transport",
+        "trafilatura",
+        "htmldate",
+        "charset_normalizer",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     config_dir: Path = PROJECT_ROOT / "include" / "config"
     staging_url: str | None = Field(
         default=None,
-        description="Where raw page batches are staged (file:// or s3://...); "
+        description="Where batches (entries, extracted documents) are staged (file://, s3://...); "
         "defaults to <state_dir>/staging.",
     )
 
