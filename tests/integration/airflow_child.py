@@ -34,9 +34,6 @@ def main(dags_folder: str, dag_id: str | None, conf: str | None) -> None:
             result["task_states"] = {
                 f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in instances
             }
-            result["task_seconds"] = {
-                f"{ti.task_id}[{ti.map_index}]": ti.duration for ti in instances
-            }
         result["state"] = str(run.state)
     print("RESULT " + json.dumps(result))
 
