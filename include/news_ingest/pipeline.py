@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -209,12 +210,23 @@ def fetch(
     rejects are staged next to the entries, which are then removed. ``on_page`` is called
     once per entry when it is done (extracted or rejected).
     """
-    source_path = staging.storage_path(entries_path)
-    docs_path = source_path.parent / source_path.name.replace("entries-", "docs-")
-    if not source_path.exists() and docs_path.exists():
-        log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs_path)
-        return str(docs_path), {}
-    entry_by_url = {entry["url"]: entry for entry in staging.read_records(source_path)}
+    return start_fetch(entries_path, settings, executor, on_page).finish()
+
+
+def start_fetch(
+    entries_path: str,
+    settings: Settings,
+    executor: Executor,
+    on_page: Callable[[], None] | None = None,
+) -> FetchedBatch:
+    """The first half of ``fetch``: every page fetched and handed to the pool; returns
+    while the pool may still be extracting, so the caller can fetch the next batch."""
+    entries = staging.storage_path(entries_path)
+    docs = entries.parent / entries.name.replace("entries-", "docs-")
+    if not entries.exists() and docs.exists():
+        log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs)
+        return FetchedBatch(entries, docs, [], {}, {}, staged_earlier=True)
+    entry_by_url = {entry["url"]: entry for entry in staging.read_records(entries)}
     analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
@@ -227,28 +239,52 @@ def fetch(
             on_page()
 
     fetched = asyncio.run(_fetch_all(list(entry_by_url), settings, start_analysis))
-    counts: Counter[str] = Counter(fetched=len(analyses))
-    records = []
-    for result in fetched:
-        if isinstance(result, Page):
-            record = _analysis(result.url, analyses[result.url])
-        else:
-            record = {"rejected": {**asdict(result), "stage": "fetch"}}
-        if "rejected" in record:
-            rejected = record["rejected"]
-            counts[f"rejected_{rejected['stage']}_{rejected['reason']}"] += 1
-            log.warning(
-                "event=page_rejected url=%s stage=%s reason=%s detail=%s",
-                rejected["url"],
-                rejected["stage"],
-                rejected["reason"],
-                rejected["detail"],
-            )
-        records.append(record)
-    staging.write_records(docs_path, records)
-    source_path.unlink()
-    log.info("event=fetched batch=%s %s", docs_path.name, _fmt(counts))
-    return str(docs_path), dict(counts)
+    # Pages are not kept here: once extracted, their bytes are freed.
+    rejects = {r.url: r for r in fetched if isinstance(r, Rejected)}
+    return FetchedBatch(entries, docs, [r.url for r in fetched], analyses, rejects)
+
+
+@dataclass
+class FetchedBatch:
+    """A batch whose pages are fetched and whose extraction is under way in the pool."""
+
+    entries: ObjectStoragePath
+    docs: ObjectStoragePath
+    urls: list[str]  # in the order of the entries
+    analyses: dict[str, Future[dict[str, Any]]]  # pages fetched, being extracted
+    fetch_rejects: dict[str, Rejected]  # pages that could not be fetched
+    staged_earlier: bool = False
+
+    def wait(self) -> None:
+        """Until every page is extracted (and its page bytes can be freed)."""
+        futures.wait(self.analyses.values())
+
+    def finish(self) -> tuple[str, Counts]:
+        """Collect the documents and rejects, stage them, unstage the entries."""
+        if self.staged_earlier:
+            return str(self.docs), {}
+        counts: Counter[str] = Counter(fetched=len(self.analyses))
+        records = []
+        for url in self.urls:
+            if url in self.analyses:
+                record = _analysis(url, self.analyses[url])
+            else:
+                record = {"rejected": {**asdict(self.fetch_rejects[url]), "stage": "fetch"}}
+            if "rejected" in record:
+                rejected = record["rejected"]
+                counts[f"rejected_{rejected['stage']}_{rejected['reason']}"] += 1
+                log.warning(
+                    "event=page_rejected url=%s stage=%s reason=%s detail=%s",
+                    rejected["url"],
+                    rejected["stage"],
+                    rejected["reason"],
+                    rejected["detail"],
+                )
+            records.append(record)
+        staging.write_records(self.docs, records)
+        self.entries.unlink()
+        log.info("event=fetched batch=%s %s", self.docs.name, _fmt(counts))
+        return str(self.docs), dict(counts)
 
 
 def _analysis(url: str, future: Future[dict[str, Any]]) -> dict[str, Any]:
@@ -479,15 +515,32 @@ def _fetch_and_index(
     on_page: Callable[[], None] | None,
     all_counts: list[Counts],
 ) -> None:
-    # A thread fetches and extracts batch N+1 (through the pool) while this one writes
-    # batch N to Elasticsearch. If a write fails (Elasticsearch down), leaving the block
-    # waits for the remaining fetches, so every planned batch ends up staged for the next
-    # run's pending step.
     with ThreadPoolExecutor(1, "fetch") as fetcher:
-        fetches = [fetcher.submit(fetch, path, settings, pool, on_page) for path in entry_paths]
+        started: list[Future[FetchedBatch]] = []
+
+        def start(number: int, path: str) -> FetchedBatch:
+            # Batch N+1 is fetched while the pool still extracts batch N, so the cores do
+            # not wait for the network between batches. Waiting for N-1 first keeps at most
+            # two batches of pages in memory.
+            if number >= 2:
+                started[number - 2].result().wait()
+            return start_fetch(path, settings, pool, on_page)
+
+        for number, path in enumerate(entry_paths):
+            started.append(fetcher.submit(start, number, path))
         for docs_path in pending_batches(settings, source.id, run_id):
             all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
-        for fetched in fetches:
-            docs_path, fetch_counts = fetched.result()
+        batches = iter(started)
+        for batch in batches:
+            docs_path, fetch_counts = batch.result().finish()
             all_counts.append(fetch_counts)
-            all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
+            try:
+                all_counts.append(
+                    index(docs_path, settings, es, source_id=source.id, run_id=run_id)
+                )
+            except Exception:
+                # Elasticsearch down, say: stage every batch still under way, so the next
+                # run's pending step indexes them without fetching anything again.
+                for rest in batches:
+                    rest.result().finish()
+                raise
