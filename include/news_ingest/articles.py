@@ -1,8 +1,8 @@
 """From a fetched page to the article document stored in Elasticsearch (pure, CPU-bound).
 
 ``analyze_page`` runs in worker processes: it takes the staged entry (a dict) and the page
-as fetched (bytes, decoded here, in the worker), returns a plain dict, and loads the topic
-taxonomy once per worker.
+as fetched (bytes, decoded here, in the worker) and returns a plain dict. The topic
+taxonomy is loaded once per process (the pool's server preloads it).
 """
 
 from __future__ import annotations
