@@ -29,12 +29,12 @@ import psutil
 import yaml
 
 from elasticsearch import Elasticsearch
-from news_ingest import indices, store
-from news_ingest.fetcher import Page
-from news_ingest.fixturesite import SiteSpec, encode_page, generate_articles, render_article
+from news_ingest.crawl.fetcher import Page
+from news_ingest.crawl.urls import canonicalize_url
+from news_ingest.es import indices, store
+from news_ingest.local.fixturesite import SiteSpec, encode_page, generate_articles, render_article
 from news_ingest.settings import PROJECT_ROOT, Settings, get_settings
 from news_ingest.sources import Source
-from news_ingest.urls import canonicalize_url
 
 T = TypeVar("T")
 
@@ -58,11 +58,11 @@ class ServedSite:
 
 @contextmanager
 def served_site(spec: SiteSpec) -> Iterator[ServedSite]:
-    """``python -m news_ingest.fixturesite`` in a child process, stopped on exit."""
+    """``python -m news_ingest.local.fixturesite`` in a child process, stopped on exit."""
     command = [
         sys.executable,
         "-m",
-        "news_ingest.fixturesite",
+        "news_ingest.local.fixturesite",
         f"--pages={spec.pages}",
         f"--feeds={spec.feeds}",
         f"--seed={spec.seed}",
@@ -230,7 +230,7 @@ def analyze_all(
     pool: Executor, records: list[tuple[dict[str, Any], Page]], settings: Settings
 ) -> list[dict[str, Any]]:
     """``analyze_page`` over every (entry, page) through ``pool``: the extraction bound."""
-    from news_ingest.articles import analyze_page
+    from news_ingest.extract.articles import analyze_page
 
     analyze = partial(analyze_page, config_dir=str(settings.config_dir))
     entries, pages = zip(*records, strict=True)

@@ -34,8 +34,8 @@ from _common import (
 )
 
 from elasticsearch import Elasticsearch
-from news_ingest import store
-from news_ingest.fixturesite import SiteSpec
+from news_ingest.es import store
+from news_ingest.local.fixturesite import SiteSpec
 from news_ingest.settings import PROJECT_ROOT, get_settings
 
 CHILD = PROJECT_ROOT / "tests" / "integration" / "airflow_child.py"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import trafilatura
 
-from news_ingest.extract import extract_article
-from news_ingest.profiles import profile_for_url
+from news_ingest.extract.html import extract_article
+from news_ingest.extract.profiles import profile_for_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "benchmarks" / "article-extraction"

@@ -27,9 +27,9 @@ from _common import (
 )
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest import store
-from news_ingest.fixturesite import SiteSpec
-from news_ingest.indices import IndexNames
+from news_ingest.es import store
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import SiteSpec
 
 
 def project(es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]]) -> float:

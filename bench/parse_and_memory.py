@@ -35,8 +35,8 @@ from _common import (
     source_entry,
 )
 
-from news_ingest import store
-from news_ingest.fixturesite import SiteSpec
+from news_ingest.es import store
+from news_ingest.local.fixturesite import SiteSpec
 from news_ingest.settings import PROJECT_ROOT, get_settings
 
 

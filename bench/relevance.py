@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/relevance.py [--queries]
 Indexes tests/fixtures/relevance/articles.json into temporary indices on the configured node
 (the local node by default) and runs tests/fixtures/relevance/queries.json against
   - project/core:   the articles template with the core analysis (what a node without
-                    analysis-common gets) and news_ingest.search's query,
+                    analysis-common gets) and news_ingest.es.search's query,
   - project/arabic: the same with the full Arabic chain (only when the node has
                     analysis-common),
   - baseline:       title/lede/body with the `standard` analyzer and a plain multi_match,
@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest import indices, store
-from news_ingest.search import SearchRequest, build_body, folded_fields
+from news_ingest.es import indices, store
+from news_ingest.es.search import SearchRequest, build_body
 from news_ingest.settings import get_settings
+from news_ingest.text.folding import folded_fields
 
 RELEVANCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "relevance"
 K = 10

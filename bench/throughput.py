@@ -3,7 +3,7 @@
 On a generated Sputnik-layout site (a child process on 127.0.0.1: N distinct Arabic articles
 of 50-150 KB over several RSS feeds), measured side by side in one run:
 
-1. extraction bound: pages/s of ``news_ingest.articles.analyze_page`` (charset decoding,
+1. extraction bound: pages/s of ``news_ingest.extract.articles.analyze_page`` (charset decoding,
    extraction, language, topics) alone through the process pool ``pipeline.extraction_pool``
    builds (all cores), on the same pages; measured before and after the end-to-end run, and
    averaged, because the machine is shared;
@@ -42,7 +42,7 @@ from _common import (
 )
 
 from news_ingest import pipeline
-from news_ingest.fixturesite import SiteSpec
+from news_ingest.local.fixturesite import SiteSpec
 from news_ingest.settings import Settings
 
 

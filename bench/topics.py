@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from news_ingest.settings import get_settings
-from news_ingest.topics import Evaluation, evaluate, load_labelled, load_taxonomy
+from news_ingest.text.topics import Evaluation, evaluate, load_labelled, load_taxonomy
 
 LABELLED = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "topics_labelled.yaml"
 SECTIONS = ("dev", "held_out")

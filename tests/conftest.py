@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
+from news_ingest.local.fixturesite import FeedItem, FixtureSite, running_site
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPUTNIK = FIXTURES / "sites" / "sputnik"

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from news_ingest.localnode import load_roles
+from news_ingest.local.localnode import load_roles
 from news_ingest.settings import PROJECT_ROOT
 
 KIBANA_DIR = PROJECT_ROOT / "include" / "kibana"

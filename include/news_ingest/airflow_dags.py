@@ -61,7 +61,8 @@ def build_source_dag(source: Source) -> DAG:
     def source_dag() -> None:
         @task
         def plan() -> list[str]:
-            from news_ingest import indices, pipeline, staging, store
+            from news_ingest import pipeline, staging
+            from news_ingest.es import indices, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
@@ -95,7 +96,8 @@ def build_source_dag(source: Source) -> DAG:
 
         @task
         def index(docs_path: str) -> dict[str, int]:
-            from news_ingest import pipeline, store
+            from news_ingest import pipeline
+            from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
@@ -107,7 +109,8 @@ def build_source_dag(source: Source) -> DAG:
         @task(trigger_rule="all_done")
         def notify() -> dict[str, int]:
             """Runs even when a batch failed: alerts stored by the others still go out."""
-            from news_ingest import pipeline, store
+            from news_ingest import pipeline
+            from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             settings = get_settings()

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from elasticsearch import NotFoundError
-from news_ingest import indices, localnode, store
 from news_ingest.configfile import ConfigError
+from news_ingest.es import indices, store
+from news_ingest.local import localnode
 from news_ingest.logs import configure_logging
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
@@ -174,8 +175,8 @@ def search(
     """Search articles: Arabic spelling variants and clitics fold alike; facets under the table."""
     from rich.text import Text
 
-    from news_ingest.search import SearchRequest
-    from news_ingest.search import search as run_search
+    from news_ingest.es.search import SearchRequest
+    from news_ingest.es.search import search as run_search
 
     if sort not in ("relevance", "date"):
         raise _fail("--sort is relevance or date")
@@ -237,7 +238,7 @@ def reindex(
     ] = True,
 ) -> None:
     """Move articles to a new index generation from the current template; swap the alias."""
-    from news_ingest import reindex as migration
+    from news_ingest.es import reindex as migration
 
     settings = get_settings()
     es = _connect(settings, install=True)
@@ -299,7 +300,7 @@ def setup() -> None:
 
 
 def _watchlist(settings: Settings, watchlist_id: str) -> Any:
-    from news_ingest.alerts import watchlists_in
+    from news_ingest.alerting.alerts import watchlists_in
 
     for watchlist in watchlists_in(str(settings.config_dir)):
         if watchlist.id == watchlist_id:
@@ -310,7 +311,7 @@ def _watchlist(settings: Settings, watchlist_id: str) -> Any:
 @watchlist_app.command("test")
 def watchlist_test(watchlist_id: str, text: str) -> None:
     """Show whether and why TEXT matches the watchlist (exit 1 when it does not)."""
-    from news_ingest.watchlists import explain_match
+    from news_ingest.text.watchlists import explain_match
 
     explanation = explain_match(_watchlist(get_settings(), watchlist_id), text)
     typer.echo(explanation.render())
@@ -329,7 +330,7 @@ def alerts_list(
     """List alerts, newest first, with the pipeline's delay for each."""
     if ctx.invoked_subcommand is not None:
         return
-    from news_ingest.alerts import list_alerts
+    from news_ingest.alerting.alerts import list_alerts
 
     settings = get_settings()
     es = _connect(settings)
@@ -371,7 +372,8 @@ def alerts_backfill(
     watchlist_id: Annotated[str, typer.Option("--watchlist", help="Watchlist id to run.")],
 ) -> None:
     """Run a (new) watchlist over every article already indexed; one alert per pair."""
-    from news_ingest import alerts, pipeline
+    from news_ingest import pipeline
+    from news_ingest.alerting import alerts
 
     settings = get_settings()
     watchlist = _watchlist(settings, watchlist_id)
@@ -403,7 +405,7 @@ def alerts_backfill(
 @app.command()
 def local(port: Annotated[int, typer.Option(help="Airflow API server / UI port.")] = 8080) -> None:
     """Local mode: start the local node if needed, set up indices, run `airflow standalone`."""
-    from news_ingest import localmode
+    from news_ingest.local import localmode
 
     settings = get_settings()
     if not settings.es_url:

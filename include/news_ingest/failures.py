@@ -48,6 +48,6 @@ class OpsFailureNotifier(BaseNotifier):
         url = get_settings().ops_webhook_url
         if url:
             # Imported here: this module is loaded at every DAG parse, delivery only on failure.
-            from news_ingest.notify import post_json
+            from news_ingest.alerting.notify import post_json
 
             post_json(url, json.dumps(message, ensure_ascii=False, default=str).encode(), {})

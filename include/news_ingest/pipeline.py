@@ -30,12 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
-from news_ingest import alerts, notify, staging, store
-from news_ingest.articles import analyze_page, taxonomy_in
-from news_ingest.feeds import FeedEntry, body_digest, parse_feed, unique_entries
-from news_ingest.fetcher import Fetcher, FetchError, Page, Rejected
-from news_ingest.indices import IndexNames
-from news_ingest.language import load_profiles
+from news_ingest import staging
+from news_ingest.alerting import alerts, notify
+from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
+from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
+from news_ingest.es import store
+from news_ingest.es.indices import IndexNames
+from news_ingest.extract.articles import analyze_page, taxonomy_in
+from news_ingest.extract.language import load_profiles
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
 

@@ -24,7 +24,7 @@ class Source(BaseModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str | None) -> str | None:
-        from news_ingest.profiles import profile_by_id
+        from news_ingest.extract.profiles import profile_by_id
 
         if value is not None:
             try:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from elasticsearch import Elasticsearch
-from news_ingest import store
-from news_ingest.indices import IndexNames
+from news_ingest.es import store
+from news_ingest.es.indices import IndexNames
 from news_ingest.settings import get_settings
 
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
-from news_ingest.indices import IndexNames
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import FeedItem, FixtureSite, running_site
 from news_ingest.settings import PROJECT_ROOT
 from tests.conftest import FEED_PATH, Receiver
 from tests.integration.conftest import run_cli

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from elasticsearch import Elasticsearch
-from news_ingest.fixturesite import FixtureSite
-from news_ingest.indices import IndexNames
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import FixtureSite
 from news_ingest.settings import PROJECT_ROOT
 from tests.conftest import FEED_PATH, originals
 

@@ -1,6 +1,6 @@
 """Faults: Elasticsearch cut mid-run, a misbehaving source, bad input. Nothing is lost.
 
-Every test serves a generated site on 127.0.0.1 (``news_ingest.fixturesite.generate_site``),
+Every test serves a generated site on 127.0.0.1 (``news_ingest.local.fixturesite.generate_site``),
 which knows what each page should become, and ends with an exact count check against what
 the site served: indexed, lost (0) and duplicated (0), printed as one line.
 """
@@ -19,17 +19,17 @@ import pytest
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest import staging
-from news_ingest.feeds import parse_feed
-from news_ingest.fetcher import Fetcher, Page, Rejected
-from news_ingest.fixturesite import (
+from news_ingest.crawl.feeds import parse_feed
+from news_ingest.crawl.fetcher import Fetcher, Page, Rejected
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import (
     FeedItem,
     SiteSpec,
     generate_site,
     rss_feed,
     running_site,
 )
-from news_ingest.indices import IndexNames
-from news_ingest.localnode import local_connection
+from news_ingest.local.localnode import local_connection
 from news_ingest.settings import Settings, get_settings
 from tests.integration.conftest import run_cli
 

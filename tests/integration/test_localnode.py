@@ -10,7 +10,7 @@ import stat
 import httpx
 import pytest
 
-from news_ingest import localnode
+from news_ingest.local import localnode
 from news_ingest.settings import Settings
 
 pytestmark = pytest.mark.integration

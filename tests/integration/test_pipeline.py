@@ -7,9 +7,10 @@ import json
 import pytest
 
 from elasticsearch import Elasticsearch
-from news_ingest import indices, pipeline, staging
-from news_ingest.fixturesite import FeedItem, FixtureSite, running_site
-from news_ingest.indices import IndexNames
+from news_ingest import pipeline, staging
+from news_ingest.es import indices
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import FeedItem, FixtureSite, running_site
 from news_ingest.settings import get_settings
 from news_ingest.sources import get_source
 from tests.conftest import FEED_PATH, originals, serve_sputnik

@@ -10,9 +10,9 @@ import pytest
 
 from bench import relevance
 from elasticsearch import Elasticsearch, helpers
-from news_ingest import indices
-from news_ingest.indices import IndexNames
-from news_ingest.search import SearchRequest, search
+from news_ingest.es import indices
+from news_ingest.es.indices import IndexNames
+from news_ingest.es.search import SearchRequest, search
 from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration

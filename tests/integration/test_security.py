@@ -2,7 +2,7 @@
 
 The roles come from include/elasticsearch/roles.json, the one file that production applies
 through the security API (include/docker/es_setup.py). The local node cannot write its
-native realm (no .security index on this distribution), so ``news_ingest.localnode`` renders
+native realm (no .security index on this distribution), so ``news_ingest.local.localnode`` renders
 the same roles into the node's file realm (roles.yml) with one file-realm user per role.
 Their index pattern is ``<NEWS_INGEST_INDEX_PREFIX at es start>-*``; every test here uses a
 prefix inside that pattern (``<prefix>-sectest-<random>``) and an "other" index outside it.
@@ -23,8 +23,9 @@ import httpx
 import pytest
 
 from elasticsearch import AuthorizationException, Elasticsearch
-from news_ingest import localnode, store
-from news_ingest.indices import IndexNames
+from news_ingest.es import store
+from news_ingest.es.indices import IndexNames
+from news_ingest.local import localnode
 from news_ingest.settings import Settings, get_settings
 from tests.integration.conftest import run_cli
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from news_ingest.arabic import normalize, proclitic_forms, token_spans, tokens
+from news_ingest.text.arabic import normalize, proclitic_forms, token_spans, tokens
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from news_ingest.charset import candidate_charsets, decode_html
+from news_ingest.crawl.charset import candidate_charsets, decode_html
 
 ARABIC = "بوتين وماكرون يؤكدان أهمية امتثال الأطراف في قره باغ"
 

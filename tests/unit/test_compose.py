@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from news_ingest.localnode import load_roles
+from news_ingest.local.localnode import load_roles
 from news_ingest.settings import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"

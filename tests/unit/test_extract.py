@@ -14,8 +14,8 @@ import pytest
 import trafilatura
 from lxml import html as lxml_html
 
-from news_ingest.extract import ExtractedArticle, extract_article
-from news_ingest.profiles import SPUTNIK, has_class, profile_by_id, profile_for_url
+from news_ingest.extract.html import ExtractedArticle, extract_article
+from news_ingest.extract.profiles import SPUTNIK, has_class, profile_by_id, profile_for_url
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SPUTNIK_DIR = FIXTURES / "sites" / "sputnik"

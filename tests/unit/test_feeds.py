@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from news_ingest.feeds import parse_feed, unique_entries
-from news_ingest.fixturesite import FeedItem, rss_feed
+from news_ingest.crawl.feeds import parse_feed, unique_entries
+from news_ingest.local.fixturesite import FeedItem, rss_feed
 
 FEED = "https://sarabic.ae/export/rss2/archive/index.xml"
 

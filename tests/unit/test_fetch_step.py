@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from news_ingest import pipeline, staging
-from news_ingest.fetcher import Page
-from news_ingest.fixturesite import running_site
+from news_ingest.crawl.fetcher import Page
+from news_ingest.crawl.urls import canonicalize_url
+from news_ingest.local.fixturesite import running_site
 from news_ingest.settings import Settings
-from news_ingest.urls import canonicalize_url
 
 PARAGRAPHS = [
     "أجرى الرئيس الروسي اتصالا هاتفيا مع نظيره الفرنسي بحثا خلاله الوضع في قره باغ.",

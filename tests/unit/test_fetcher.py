@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from news_ingest.fetcher import Fetcher, Page, Rejected, retry_after_seconds
-from news_ingest.fixturesite import FixtureSite, running_site
+from news_ingest.crawl.fetcher import Fetcher, Page, Rejected, retry_after_seconds
+from news_ingest.local.fixturesite import FixtureSite, running_site
 from news_ingest.settings import Settings
 
 ARABIC = "<html><head><meta charset='windows-1256'></head><body><p>قره باغ</p></body></html>"

@@ -7,11 +7,12 @@ import html
 
 import pytest
 
-from news_ingest.charset import decode_html
-from news_ingest.extract import extract_article
-from news_ingest.feeds import parse_feed
-from news_ingest.fetcher import Fetcher, Page, Rejected
-from news_ingest.fixturesite import (
+from news_ingest.crawl.charset import decode_html
+from news_ingest.crawl.feeds import parse_feed
+from news_ingest.crawl.fetcher import Fetcher, Page, Rejected
+from news_ingest.extract.html import extract_article
+from news_ingest.extract.profiles import profile_by_id
+from news_ingest.local.fixturesite import (
     FAULT_OUTCOMES,
     INDEXED,
     SiteSpec,
@@ -21,7 +22,6 @@ from news_ingest.fixturesite import (
     render_article,
     running_site,
 )
-from news_ingest.profiles import profile_by_id
 from news_ingest.settings import Settings
 
 SPEC = SiteSpec(pages=60, feeds=3, seed=5)

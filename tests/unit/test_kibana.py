@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from news_ingest.indices import IndexNames, articles_index_body, load_body
+from news_ingest.es.indices import IndexNames, articles_index_body, load_body
 from news_ingest.settings import PROJECT_ROOT
 
 KIBANA_DIR = PROJECT_ROOT / "include" / "kibana"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from langdetect import detect_langs
 
-from news_ingest.language import MIN_LETTERS, detect_language
+from news_ingest.extract.language import MIN_LETTERS, detect_language
 
 MANIFEST: list[dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures/sites/sputnik/articles.json").read_text(

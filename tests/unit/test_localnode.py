@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from news_ingest import localnode
+from news_ingest.local import localnode
 from news_ingest.settings import Settings
 
 

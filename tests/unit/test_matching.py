@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from news_ingest.matching import PhraseMatcher
+from news_ingest.text.matching import PhraseMatcher
 
 
 def found(terms: list[str], text: str) -> list[tuple[str, str, str]]:

@@ -13,8 +13,8 @@ from email.message import Message
 
 import pytest
 
-from news_ingest.notify import deliver, payload
-from news_ingest.watchlists import EmailChannel, LogChannel, SlackChannel, WebhookChannel
+from news_ingest.alerting.notify import deliver, payload
+from news_ingest.text.watchlists import EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from tests.conftest import Receiver
 
 ALERT = {

@@ -10,18 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from news_ingest import indices
-from news_ingest.arabic import normalize
-from news_ingest.reindex import ReindexError, copy_method, next_generation
-from news_ingest.search import (
-    FOLDING_VERSION,
-    SearchRequest,
-    build_body,
-    fold,
-    highlight,
-    language_subfields,
-    stem,
-)
+from news_ingest.es import indices
+from news_ingest.es.reindex import ReindexError, copy_method, next_generation
+from news_ingest.es.search import SearchRequest, build_body, highlight, language_subfields
+from news_ingest.text.arabic import normalize
+from news_ingest.text.folding import FOLDING_VERSION, fold, stem
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 from news_ingest.configfile import ConfigError
 from news_ingest.settings import PROJECT_ROOT
-from news_ingest.topics import (
+from news_ingest.text.topics import (
     Taxonomy,
     evaluate,
     load_labelled,

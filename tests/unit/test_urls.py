@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from news_ingest.urls import canonicalize_url, document_id, wire_url
+from news_ingest.crawl.urls import canonicalize_url, document_id, wire_url
 
 ARTICLE = "https://sarabic.ae/20201024/%D9%82%D8%B1%D9%87-1046924601.html"
 

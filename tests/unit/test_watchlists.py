@@ -7,7 +7,7 @@ import pytest
 
 from news_ingest.configfile import ConfigError
 from news_ingest.settings import PROJECT_ROOT
-from news_ingest.watchlists import (
+from news_ingest.text.watchlists import (
     LogChannel,
     SlackChannel,
     Watchlist,

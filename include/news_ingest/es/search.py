@@ -2,8 +2,9 @@
 
 One module serves the CLI now and a UI later. Arabic spelling variants (hamza seats, taa
 marbuta, alef maqsura, tashkeel, tatweel, Persian letters, Eastern digits) and attached
-clitics are folded here, in Python, on both sides: ``folded_fields`` writes the ``norm.*``
-copies of title/lede/body at index time and ``fold`` turns the query into the same form.
+clitics are folded in Python (``news_ingest.text.folding``) on both sides: ``folded_fields``
+writes the ``norm.*`` copies of title/lede/body at index time and ``fold`` turns the query
+into the same form.
 Elasticsearch then only needs the standard tokenizer, which every node has, so a node
 without ``analysis-common`` (the local integ-test node) ranks exactly like a full one on
 these fields, and the full node's own Arabic chain (which folds less than
@@ -15,20 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from news_ingest.arabic import ARTICLE_PROCLITICS, BARE_PROCLITICS, token_spans, tokens
+from elasticsearch import Elasticsearch
+from news_ingest.es.indices import IndexNames
+from news_ingest.text.arabic import token_spans, tokens
+from news_ingest.text.folding import TEXT_FIELDS, fold, stem
 
-if TYPE_CHECKING:
-    # Type-only: indices records FOLDING_VERSION from here in each index's _meta.
-    from elasticsearch import Elasticsearch
-    from news_ingest.indices import IndexNames
-
-# Bump when ``fold`` changes: indices record it in ``_meta.folding`` and `news-ingest reindex`
-# recomputes the ``norm.*`` copies of an index built with another version.
-FOLDING_VERSION = 1
-TEXT_FIELDS = ("title", "lede", "body")
 # Title counts most, the lede (the article's own summary) more than a passing body mention.
 BOOSTS = {"title": 3.0, "lede": 2.0, "body": 1.0}
 # Up to three query words must all match; longer queries may miss a quarter (function words,
@@ -60,21 +54,6 @@ RESULT_FIELDS = [
     "watchlists",
 ]
 
-# Light stemming, Arabic words only. Proclitics are stripped repeatedly (و + ب + ال ...), so
-# a word with any chain of clitics folds like the bare word; the minimum lengths keep short
-# words whole (as arabic.proclitic_forms does for matching). One suffix then goes: sound
-# plurals, duals, the nisba and attached pronouns. Both sides fold alike, so a stem that is
-# not a real word still matches only the words it came from.
-_MIN_AFTER_ARTICLE = 3
-_MIN_AFTER_BARE = 4
-_MIN_AFTER_SUFFIX = 3
-_PREFIXES = sorted(
-    [(p, _MIN_AFTER_ARTICLE) for p in ARTICLE_PROCLITICS]
-    + [(p, _MIN_AFTER_BARE) for p in BARE_PROCLITICS],
-    key=lambda item: -len(item[0]),
-)
-_SUFFIXES = ("ات", "ون", "ين", "ان", "يه", "ها", "ي", "ه")
-_ARABIC_WORD = re.compile("[\u0621-\u064a]+")
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -84,34 +63,6 @@ SNIPPET_CONTEXT = 90
 _MIN_HIGHLIGHT_CHARS = 3
 
 Sort = Literal["relevance", "date"]
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The search form of one normalised word (see the comment on the stemming rules)."""
-    if not _ARABIC_WORD.fullmatch(word):
-        return word
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix, minimum in _PREFIXES:
-            if word.startswith(prefix) and len(word) - len(prefix) >= minimum:
-                word, stripped = word[len(prefix) :], True
-                break
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_AFTER_SUFFIX:
-            return word[: -len(suffix)]
-    return word
-
-
-def fold(text: str) -> str:
-    """``text`` as the ``norm.*`` fields hold it: normalised, light-stemmed words."""
-    return " ".join(stem(word) for word in tokens(text))
-
-
-def folded_fields(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The ``norm`` object of an article document (written by articles.py and reindex)."""
-    return {name: fold(doc.get(name) or "") for name in TEXT_FIELDS}
 
 
 def language_subfields(text: str, languages: Sequence[str] = ()) -> list[str]:

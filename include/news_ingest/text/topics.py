@@ -25,9 +25,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
-from news_ingest import arabic
 from news_ingest.configfile import load_entries
-from news_ingest.matching import PhraseMatcher
+from news_ingest.text import arabic
+from news_ingest.text.matching import PhraseMatcher
 
 __all__ = [
     "DEFAULT_THRESHOLD",

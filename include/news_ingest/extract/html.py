@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from trafilatura import bare_extraction, extract_metadata, load_html
 from trafilatura.settings import Document
 
-from news_ingest.profiles import SiteProfile
+from news_ingest.extract.profiles import SiteProfile
 
 # Below trafilatura's own threshold for trusting an extraction (MIN_EXTRACTED_SIZE) a body
 # is worth a look: a one-line flash is fine, a paywall or a changed layout is not.

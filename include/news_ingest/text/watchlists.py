@@ -30,9 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-from news_ingest import arabic
 from news_ingest.configfile import load_entries
-from news_ingest.matching import Hit, PhraseMatcher
+from news_ingest.text import arabic
+from news_ingest.text.matching import Hit, PhraseMatcher
 
 __all__ = [
     "SNIPPET_CHARS",

@@ -1,8 +1,9 @@
 """Elasticsearch as the system of record: articles, crawl state and rejects.
 
 Articles are written idempotently: the id is the hash of the canonical URL and the stored
-``content_hash`` decides whether a document is rewritten, so re-running a day or meeting an
-article in two feeds never duplicates it.
+``content_hash`` (computed with the document, ``extract.articles.content_hash``) decides
+whether a document is rewritten, so re-running a day or meeting an article in two feeds
+never duplicates it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, AuthorizationException, Elasticsearch, TransportError, helpers
-from news_ingest import localnode
-from news_ingest.feeds import FeedValidators
-from news_ingest.indices import IndexNames
+from news_ingest.crawl.feeds import FeedValidators
+from news_ingest.es.indices import IndexNames
+from news_ingest.local import localnode
 from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,6 @@ def connect(settings: Settings) -> Elasticsearch:
         hint = "start it with `news-ingest es start`" if not settings.es_url else "is it up?"
         raise StoreUnavailable(f"Elasticsearch at {url} is unreachable ({exc}); {hint}") from None
     return es
-
-
-def content_hash(fields: Mapping[str, Any]) -> str:
-    """Hash of what a reader sees; metadata such as fetch time does not count as a change."""
-    digest = hashlib.sha256()
-    for key in ("title", "lede", "body", "published_at", "authors", "categories"):
-        digest.update(f"{key}\x1f{fields.get(key)!s}\x1e".encode())
-    return digest.hexdigest()
 
 
 def known_url_keys(es: Elasticsearch, names: IndexNames, keys: Sequence[str]) -> set[str]:

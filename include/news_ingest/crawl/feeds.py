@@ -14,7 +14,7 @@ from typing import Any
 
 import feedparser
 
-from news_ingest.urls import canonicalize_url
+from news_ingest.crawl.urls import canonicalize_url
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest.indices import IndexNames
-from news_ingest.watchlists import Watchlist, WatchlistMatch, load_watchlists, match_watchlist
+from news_ingest.es.indices import IndexNames
+from news_ingest.text.watchlists import Watchlist, WatchlistMatch, load_watchlists, match_watchlist
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Articles live in a versioned index behind an alias (``<prefix>-articles`` ->
 ``<prefix>-articles-v1``) so a mapping change is a reindex and an atomic alias swap
-(`news-ingest reindex`, news_ingest.reindex). The ``-vN`` suffix counts generations; the
+(`news-ingest reindex`, news_ingest.es.reindex). The ``-vN`` suffix counts generations; the
 mapping version and the Python folding version an index was built with are in its ``_meta``. The
 Arabic analysis filters come from Elasticsearch's ``analysis-common`` module; a node
 without it (the integ-test distribution used locally) gets the core fallback, and the
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
-from news_ingest.search import FOLDING_VERSION
 from news_ingest.settings import PROJECT_ROOT
+from news_ingest.text.folding import FOLDING_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -7,19 +7,20 @@ taxonomy is loaded once per process (the pool's server preloads it).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from news_ingest.extract import ExtractedArticle, extract_article
-from news_ingest.fetcher import Page
-from news_ingest.language import detect_language
-from news_ingest.profiles import profile_by_id
-from news_ingest.search import folded_fields
-from news_ingest.store import content_hash
-from news_ingest.topics import Taxonomy, load_taxonomy, tag_topics
-from news_ingest.urls import canonicalize_url, document_id, host_of
+from news_ingest.crawl.fetcher import Page
+from news_ingest.crawl.urls import canonicalize_url, document_id, host_of
+from news_ingest.extract.html import ExtractedArticle, extract_article
+from news_ingest.extract.language import detect_language
+from news_ingest.extract.profiles import profile_by_id
+from news_ingest.text.folding import folded_fields
+from news_ingest.text.topics import Taxonomy, load_taxonomy, tag_topics
 
 MIN_BODY_CHARS = 80
 
@@ -89,10 +90,18 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
             "date_source": date_source,
         },
     }
-    # Folded copies of title/lede/body for spelling-variant search (news_ingest.search).
+    # Folded copies of title/lede/body for spelling-variant search (news_ingest.text.folding).
     doc["norm"] = folded_fields(doc)
     doc["content_hash"] = content_hash(doc)
     return doc
+
+
+def content_hash(fields: Mapping[str, Any]) -> str:
+    """Hash of what a reader sees; metadata such as fetch time does not count as a change."""
+    digest = hashlib.sha256()
+    for key in ("title", "lede", "body", "published_at", "authors", "categories"):
+        digest.update(f"{key}\x1f{fields.get(key)!s}\x1e".encode())
+    return digest.hexdigest()
 
 
 def choose_canonical(entry_canonical: str, final_url: str, extracted: ExtractedArticle) -> str:

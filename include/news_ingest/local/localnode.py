@@ -368,7 +368,7 @@ def render_elasticsearch_yml(settings: Settings, paths: NodePaths) -> str:
         # single-node dev cluster has nowhere else to move shards to anyway.
         "cluster.routing.allocation.disk.threshold_enabled": False,
     }
-    header = "# Written by news_ingest.localnode on every start; edits here are lost.\n"
+    header = "# Written by news_ingest.local.localnode on every start; edits here are lost.\n"
     return header + yaml.safe_dump(config, sort_keys=False)
 
 
@@ -470,7 +470,7 @@ def _write_file_realm(settings: Settings, paths: NodePaths, account: Account | N
     }
     record = {"index_pattern": f"{settings.index_prefix}-*", "users": users}
     _write_private(paths.role_users, json.dumps(record, indent=2) + "\n")
-    header = "# Written by news_ingest.localnode from include/elasticsearch/roles.json.\n"
+    header = "# Written by news_ingest.local.localnode from include/elasticsearch/roles.json.\n"
     _write_if_changed(paths.config / "roles.yml", header + yaml.safe_dump(roles), account)
     old_hashes = dict(
         line.split(":", 1) for line in _read_lines(paths.config / "users") if ":" in line

@@ -20,7 +20,13 @@ from typing import Any
 import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
-from news_ingest.watchlists import Channel, EmailChannel, LogChannel, SlackChannel, WebhookChannel
+from news_ingest.text.watchlists import (
+    Channel,
+    EmailChannel,
+    LogChannel,
+    SlackChannel,
+    WebhookChannel,
+)
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,10 @@ from tenacity import (
 )
 from yarl import URL
 
-from news_ingest.charset import decode_html
-from news_ingest.netguard import BlockedAddressError, check_host
+from news_ingest.crawl.charset import decode_html
+from news_ingest.crawl.netguard import BlockedAddressError, check_host
+from news_ingest.crawl.urls import wire_url
 from news_ingest.settings import Settings
-from news_ingest.urls import wire_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -76,7 +76,7 @@ class Page:
     fetched_at: datetime
 
     def text(self) -> tuple[str, str]:
-        """``(html, charset_used)``: see ``news_ingest.charset.decode_html``."""
+        """``(html, charset_used)``: see ``news_ingest.crawl.charset.decode_html``."""
         return decode_html(self.body, self.content_type)
 
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest import indices
-from news_ingest.indices import IndexNames
-from news_ingest.search import FOLDING_VERSION, folded_fields
+from news_ingest.es import indices
+from news_ingest.es.indices import IndexNames
+from news_ingest.text.folding import FOLDING_VERSION, folded_fields
 
 log = logging.getLogger(__name__)
 

@@ -632,7 +632,7 @@ def _add_article(
 def main(argv: list[str] | None = None) -> None:
     """Serve a generated site until stdin closes; print one JSON line describing it, and
     one ``{"requests": N}`` line each time a ``requests`` line arrives on stdin."""
-    parser = argparse.ArgumentParser(prog="python -m news_ingest.fixturesite")
+    parser = argparse.ArgumentParser(prog="python -m news_ingest.local.fixturesite")
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--feeds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)

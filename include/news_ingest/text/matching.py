@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from news_ingest import arabic
+from news_ingest.text import arabic
 
 __all__ = ["MIN_WILDCARD_STEM", "Hit", "PhraseMatcher", "Term"]
 
