@@ -1,7 +1,7 @@
 """Per-site extraction profiles: small declarative data on top of trafilatura.
 
 A profile says where a site keeps its title, lede, body and tags, and which of its nodes and
-lines are boilerplate that a generic extractor keeps or loses. ``extract.py`` interprets it; a
+lines are boilerplate that a generic extractor keeps or loses. ``html.py`` interprets it; a
 new site is a new ``SiteProfile`` value, not new code (the Fundus model).
 """
 

@@ -62,5 +62,5 @@ def fold(text: str) -> str:
 
 
 def folded_fields(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The ``norm`` object of an article document (written by articles.py and reindex)."""
+    """The ``norm`` object of an article document (written by extract.articles and es.reindex)."""
     return {name: fold(doc.get(name) or "") for name in TEXT_FIELDS}
