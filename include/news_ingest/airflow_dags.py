@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
@@ -70,7 +71,13 @@ def build_source_dag(source: Source) -> DAG:
             es = store.connect(settings)
             indices.install(es, settings.index_prefix)
             folder = staging.run_folder(settings.staging_base, source.id, _run_id())
-            paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+            try:
+                paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+            except pipeline.FeedsUnreachable as exc:
+                # No retries: they would hold the DAG (one active run) for many minutes,
+                # manual and backfill runs waiting behind it; the next scheduled run is
+                # the retry.
+                raise AirflowFailException(str(exc)) from exc
             log.info("planned %d batch(es): %s", len(paths), counts)
             return paths
 

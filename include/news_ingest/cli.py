@@ -411,7 +411,7 @@ def local(port: Annotated[int, typer.Option(help="Airflow API server / UI port."
     if not settings.es_url:
         es_start()
     setup()
-    localmode.exec_standalone(settings.state_dir / "airflow", port)
+    localmode.exec_standalone(settings.state_dir / "airflow", port, settings.airflow_parallelism)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from news_ingest.es import store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract.articles import analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
+from news_ingest.processes import worker_context
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
 
@@ -466,14 +467,13 @@ def extraction_pool(settings: Settings) -> Executor:
     server is started here, and imports the extraction stack in the background while the
     caller goes on (polling feeds, say), so the first pages do not wait for it; workers
     forked from it start with everything ``load_worker_state`` loads (see
-    ``news_ingest.extraction_server``).
+    ``news_ingest.extraction_server``) and never re-run the caller's ``__main__`` (see
+    ``news_ingest.processes``).
     """
-    import multiprocessing
     import multiprocessing.forkserver
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["news_ingest.extraction_server"])
+    context = worker_context(["news_ingest.extraction_server"])
     multiprocessing.forkserver.ensure_running()
     return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
 

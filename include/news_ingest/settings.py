@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     fetch_retries: int = 3
     batch_size: int = 200
     extract_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    airflow_parallelism: int = Field(
+        default_factory=lambda: max(2, os.cpu_count() or 1),
+        description="Task processes of local mode's LocalExecutor.",
+    )
 
     @property
     def staging_base(self) -> str:

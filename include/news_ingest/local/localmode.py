@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from news_ingest.settings import PROJECT_ROOT
@@ -19,7 +20,7 @@ from news_ingest.settings import PROJECT_ROOT
 ADMIN_USER = "admin"
 
 
-def airflow_env(home: Path, passwords_file: Path, port: int) -> dict[str, str]:
+def airflow_env(home: Path, passwords_file: Path, port: int, parallelism: int) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
@@ -28,6 +29,9 @@ def airflow_env(home: Path, passwords_file: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
+        # LocalExecutor runs this many task processes; each fetch task drives a pool of
+        # extraction processes of its own, so more tasks than cores only queue on the CPU.
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__API__PORT": str(port),
         # Task processes report to the API server; it must be the one on our port.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
@@ -47,13 +51,32 @@ def admin_password(passwords_file: Path) -> str:
     return password
 
 
-def exec_standalone(home: Path, port: int) -> None:
-    """Replace this process with ``airflow standalone`` (it runs until Ctrl-C)."""
+@dataclass(frozen=True)
+class Standalone:
+    """How to start ``airflow standalone`` for this project, and how to log in to it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    url: str
+    password: str
+
+
+def standalone(home: Path, port: int, parallelism: int) -> Standalone:
     airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
     passwords_file = home / "passwords.json"
-    password = admin_password(passwords_file)
-    print(f"Airflow UI: http://127.0.0.1:{port}  login: {ADMIN_USER} / {password}", flush=True)
-    env = {**os.environ, **airflow_env(home, passwords_file, port)}
+    env = {**os.environ, **airflow_env(home, passwords_file, port, parallelism)}
     # standalone starts its components as `airflow ...` subprocesses: they must be on PATH.
     env["PATH"] = f"{Path(airflow).parent}{os.pathsep}{env.get('PATH', '')}"
-    os.execve(airflow, [airflow, "standalone"], env)
+    return Standalone(
+        argv=[airflow, "standalone"],
+        env=env,
+        url=f"http://127.0.0.1:{port}",
+        password=admin_password(passwords_file),
+    )
+
+
+def exec_standalone(home: Path, port: int, parallelism: int) -> None:
+    """Replace this process with ``airflow standalone`` (it runs until Ctrl-C)."""
+    command = standalone(home, port, parallelism)
+    print(f"Airflow UI: {command.url}  login: {ADMIN_USER} / {command.password}", flush=True)
+    os.execve(command.argv[0], command.argv, command.env)
