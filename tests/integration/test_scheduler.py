@@ -27,7 +27,7 @@ from news_ingest.local.fixturesite import (
     generate_site,
     running_site,
 )
-from tests.integration.realairflow import RealAirflow, running_airflow
+from news_ingest.local.standalone import Standalone, running_standalone
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -49,18 +49,18 @@ def site(served: FixtureSite) -> GeneratedSite:
 @pytest.fixture
 def airflow(
     tmp_path: Path, ingest_env: dict[str, str], site: GeneratedSite
-) -> Iterator[RealAirflow]:
+) -> Iterator[Standalone]:
     env = {**ingest_env, "NEWS_INGEST_BATCH_SIZE": str(BATCH_SIZE)}
     for name in ("NEWS_INGEST_ES_PORT", "NEWS_INGEST_STATE_DIR"):
         if name in os.environ:
             env[name] = os.environ[name]
-    with running_airflow(tmp_path / "airflow", env) as real:
+    with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAG_ID)
         yield real
 
 
 def test_a_triggered_run_ingests_every_page_under_a_real_scheduler(
-    airflow: RealAirflow,
+    airflow: Standalone,
     served: FixtureSite,
     site: GeneratedSite,
     es: Elasticsearch,

@@ -52,7 +52,7 @@ def admin_password(passwords_file: Path) -> str:
 
 
 @dataclass(frozen=True)
-class Standalone:
+class StandaloneCommand:
     """How to start ``airflow standalone`` for this project, and how to log in to it."""
 
     argv: list[str]
@@ -61,13 +61,13 @@ class Standalone:
     password: str
 
 
-def standalone(home: Path, port: int, parallelism: int) -> Standalone:
+def standalone_command(home: Path, port: int, parallelism: int) -> StandaloneCommand:
     airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
     passwords_file = home / "passwords.json"
     env = {**os.environ, **airflow_env(home, passwords_file, port, parallelism)}
     # standalone starts its components as `airflow ...` subprocesses: they must be on PATH.
     env["PATH"] = f"{Path(airflow).parent}{os.pathsep}{env.get('PATH', '')}"
-    return Standalone(
+    return StandaloneCommand(
         argv=[airflow, "standalone"],
         env=env,
         url=f"http://127.0.0.1:{port}",
@@ -77,6 +77,6 @@ def standalone(home: Path, port: int, parallelism: int) -> Standalone:
 
 def exec_standalone(home: Path, port: int, parallelism: int) -> None:
     """Replace this process with ``airflow standalone`` (it runs until Ctrl-C)."""
-    command = standalone(home, port, parallelism)
+    command = standalone_command(home, port, parallelism)
     print(f"Airflow UI: {command.url}  login: {ADMIN_USER} / {command.password}", flush=True)
     os.execve(command.argv[0], command.argv, command.env)

@@ -1,6 +1,6 @@
-"""A real Airflow for tests: ``airflow standalone`` (scheduler, dag-processor, triggerer,
-API server; LocalExecutor; SQLite) started the way ``make run`` starts it, driven through
-its REST API as an operator would.
+"""A running ``airflow standalone`` (scheduler, dag-processor, triggerer, API server;
+LocalExecutor; SQLite), started the way ``make run`` starts it and driven through its REST
+API as an operator would: what the real-scheduler tests and benchmarks run the DAGs on.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,13 @@ def free_port() -> int:
         return port
 
 
-class RealAirflow:
+class Standalone:
+    """One ``airflow standalone`` in its own home and process group, and an API client
+    logged in as local mode's admin."""
+
     def __init__(self, home: Path, env: dict[str, str], parallelism: int = 2) -> None:
         self.home = home
-        self.command = localmode.standalone(home, free_port(), parallelism)
+        self.command = localmode.standalone_command(home, free_port(), parallelism)
         self.command.env.update(env)
         self.log_path = home / "standalone.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -84,14 +87,19 @@ class RealAirflow:
         runs: list[dict[str, Any]] = response.json()["dag_runs"]
         return runs
 
+    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        response = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        response.raise_for_status()
+        run: dict[str, Any] = response.json()
+        return run
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
+        """Wait until the run has finished; its final state."""
         state = ""
 
         def finished() -> bool:
             nonlocal state
-            response = self.client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
-            response.raise_for_status()
-            state = response.json()["state"]
+            state = self.run(dag_id, run_id)["state"]
             return state in FINISHED
 
         self._wait_for(finished, timeout, f"run {run_id} (last state {state!r})")
@@ -118,7 +126,7 @@ class RealAirflow:
         except httpx.TransportError:
             return False
 
-    def _wait_for(self, check: Any, timeout: float, what: str) -> None:
+    def _wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -132,8 +140,9 @@ class RealAirflow:
 
 
 @contextmanager
-def running_airflow(home: Path, env: dict[str, str]) -> Iterator[RealAirflow]:
-    airflow = RealAirflow(home, env)
+def running_standalone(home: Path, env: dict[str, str]) -> Iterator[Standalone]:
+    """``airflow standalone`` with ``env`` on top of local mode's, stopped on exit."""
+    airflow = Standalone(home, env)
     try:
         airflow.start()
         yield airflow
