@@ -39,7 +39,7 @@ class Standalone:
         self.command.env.update(env)
         self.log_path = home / "standalone.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.command.url, timeout=30)
+        self.client = httpx.Client(base_url=self.command.url, timeout=60)
 
     def start(self, timeout: float = 300) -> None:
         with self.log_path.open("wb") as log:
@@ -121,18 +121,18 @@ class Standalone:
         return "\n".join(parts)
 
     def _get_ok(self, path: str) -> bool:
-        try:
-            return self.client.get(path).status_code == 200
-        except httpx.TransportError:
-            return False
+        return self.client.get(path).status_code == 200
 
     def _wait_for(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"airflow standalone exited\n{self.diagnostics()}")
-            if check():
-                return
+            try:
+                if check():
+                    return
+            except httpx.TransportError:
+                pass  # an API server busy past the client's timeout: ask again
             time.sleep(1)
         raise AssertionError(
             f"timed out after {timeout:.0f} s waiting for {what}\n{self.diagnostics()}"
