@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from news_ingest.local.fixturesite import FeedItem, FixtureSite, running_site
 
@@ -95,3 +96,24 @@ def receiver() -> Iterator[Receiver]:
     yield hook
     hook.server.shutdown()
     hook.server.server_close()
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """Show every fault and count test's exact count line (``… lost=0 duplicated=0``) at
+    the end of the run, passed or failed, so CI's log carries the figures."""
+    reports = [
+        report
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", "") == "call"
+    ]
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {line.strip()}"
+        for report in reports
+        for line in report.capstdout.splitlines()
+        if "lost=" in line and "duplicated=" in line
+    ]
+    if lines:
+        terminalreporter.section("count lines")
+        for line in lines:
+            terminalreporter.write_line(line)
