@@ -1,5 +1,10 @@
 """Builds one Airflow DAG per source; the DAG only wires ``news_ingest.pipeline`` steps.
 
+Each source has two DAGs: ``<id>`` polls the feeds every ``poll_minutes``, and
+``<id>_daily`` sweeps yesterday's sitemaps once a day (what the feeds missed, and the feeds'
+coverage). A backfill run of either (``airflow backfill create``) ingests the articles
+published in its data interval, from the sitemaps and whatever the feeds still list.
+
 Shape of a run (mapped over batches of ``NEWS_INGEST_BATCH_SIZE`` entries, never one task
 per article, so a backfill of thousands of articles stays far below ``max_map_length``):
 
@@ -24,6 +29,8 @@ from news_ingest.sources import Source
 
 log = logging.getLogger(__name__)
 
+SWEEP_SUFFIX = "_daily"
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "news-ingest",
     "retries": 3,
@@ -38,17 +45,39 @@ def _run_id() -> str:
     return str(get_current_context()["run_id"])
 
 
-def build_source_dag(source: Source) -> DAG:
+def build_source_dags(source: Source) -> list[DAG]:
+    """The source's polling DAG (id = source id) and its daily sweep (``<id>_daily``)."""
+    return [
+        _build(
+            source,
+            dag_id=source.id,
+            schedule=timedelta(minutes=source.poll_minutes),
+            sweep=False,
+            description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
+        ),
+        _build(
+            source,
+            dag_id=f"{source.id}{SWEEP_SUFFIX}",
+            schedule="@daily",
+            sweep=True,
+            description=f"Daily sweep of {source.name}: yesterday's sitemap, feed coverage",
+        ),
+    ]
+
+
+def _build(
+    source: Source, *, dag_id: str, schedule: timedelta | str, sweep: bool, description: str
+) -> DAG:
     @dag(
-        dag_id=source.id,
-        description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
-        schedule=timedelta(minutes=source.poll_minutes),
+        dag_id=dag_id,
+        description=description,
+        schedule=schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         on_failure_callback=[OpsFailureNotifier()],
-        tags=["news-ingest", f"lang:{source.language}"],
+        tags=["news-ingest", f"lang:{source.language}", *(["sweep"] if sweep else [])],
         params={
             "feeds": Param(
                 [],
@@ -63,16 +92,29 @@ def build_source_dag(source: Source) -> DAG:
         @task
         def plan() -> list[str]:
             from news_ingest import pipeline, staging
+            from news_ingest.crawl.archive import run_window
             from news_ingest.es import indices, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            feeds = get_current_context()["params"].get("feeds") or source.feed_urls
+            context = get_current_context()
+            feeds = context["params"].get("feeds") or source.feed_urls
+            # A backfill run (or the sweep) ingests what was published in its data interval;
+            # a scheduled or manual poll takes what the feeds list now.
+            window = run_window(
+                str(getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type)),
+                context.get("data_interval_start"),
+                context.get("data_interval_end"),
+                sweep=sweep,
+            )
+            log.info("run type %s: window %s", context["dag_run"].run_type, window or "now")
             es = store.connect(settings)
             indices.install(es, settings.index_prefix)
             folder = staging.run_folder(settings.staging_base, source.id, _run_id())
             try:
-                paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+                paths, counts = pipeline.plan(
+                    source, feeds, settings, es, folder, window=window, sweep=sweep
+                )
             except pipeline.FeedsUnreachable as exc:
                 # No retries: they would hold the DAG (one active run) for many minutes,
                 # manual and backfill runs waiting behind it; the next scheduled run is

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,8 +32,17 @@ from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
 from news_ingest.alerting import alerts, notify
-from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
+from news_ingest.crawl import archive
+from news_ingest.crawl.archive import Window
+from news_ingest.crawl.feeds import (
+    FeedEntry,
+    FeedValidators,
+    body_digest,
+    parse_feed,
+    unique_entries,
+)
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
+from news_ingest.crawl.sitemaps import SitemapUrl, in_window
 from news_ingest.es import store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract.articles import analyze_page, taxonomy_in
@@ -61,8 +70,18 @@ def plan(
     es: Elasticsearch,
     folder: ObjectStoragePath,
     executor: Executor | None = None,
+    *,
+    window: Window | None = None,
+    sweep: bool = False,
 ) -> tuple[list[str], Counts]:
-    """Poll feeds, drop entries already indexed, stage the rest; return batch paths.
+    """Find what to fetch, stage it in batches; return the batch paths and counts.
+
+    Without ``window`` (a scheduled run): what the feeds list now, polled with conditional
+    GETs, plus known articles that a feed says changed or whose revisit is due. With
+    ``window`` (a backfill run, the daily sweep): the articles published in it, from the
+    source's sitemaps and whatever the feeds still list; feeds are then read without their
+    validators, and their state is left alone, so the next scheduled poll still sees its
+    news. ``sweep`` also records the feeds' coverage of the window's sitemap articles.
 
     Feeds are parsed in ``executor`` when one is given (the extraction pool, in one-process
     runs): feedparser costs about 0.5 ms per entry, and many feeds parse side by side.
@@ -73,14 +92,16 @@ def plan(
     304 and those entries would never be seen again.
     """
     names = IndexNames(settings.index_prefix)
+    now = datetime.now(UTC)
+    conditional = window is None
     counts: Counter[str] = Counter()
-    polls = asyncio.run(_poll_all(feed_urls, settings, es, names, executor))
+    polls = asyncio.run(_poll_all(feed_urls, settings, es, names, executor, conditional))
     for poll in polls:
         counts.update(poll.counts)
         log.info(
             "event=feed_polled source=%s feed=%s %s", source.id, poll.feed_url, _fmt(poll.counts)
         )
-    if feed_urls and counts["feeds_failed"] == len(feed_urls):
+    if feed_urls and counts["feeds_failed"] == len(feed_urls) and window is None:
         _save_feed_states(es, names, source.id, polls)
         reasons = sorted(k.removeprefix("feed_") for k in counts if k.startswith("feed_"))
         raise FeedsUnreachable(
@@ -88,7 +109,16 @@ def plan(
             "see the feed_failed log lines, or `GET <prefix>-feeds` for each feed's last error"
         )
     entries = unique_entries([entry for poll in polls for entry in poll.entries])
-    records = [_entry_record(entry, source) for entry in entries]
+    if window is not None:
+        entries = [e for e in entries if in_window(e.published_at, window.start, window.end)]
+    records = [_entry_record(entry, source, now) for entry in entries]
+    scan = None
+    if window is not None:
+        scan = asyncio.run(_scan_archive(source, feed_urls, settings, window))
+        counts.update(scan.counts)
+        store.record_rejects(es, names, scan.rejects, source=source.id, run_id=folder.name)
+        records += [_sitemap_record(url, source, now) for url in scan.urls]
+    records = _first_per_url(records)
     seen = {record["canonical_url"] for record in records}
     leftovers = earlier_batches(settings, source.id, folder.name, "entries")
     for leftover in leftovers:
@@ -96,28 +126,161 @@ def plan(
             if record["canonical_url"] not in seen:
                 seen.add(record["canonical_url"])
                 records.append(record)
-    known = store.known_url_keys(es, names, sorted(seen))
+    known = store.known_articles(es, names, sorted(seen))
     new = [record for record in records if record["canonical_url"] not in known]
     if source.max_items is not None:
         new = new[: source.max_items]
+    changed = [
+        _known_record(record, stored)
+        for record in records
+        if (stored := known.get(record["canonical_url"])) and listing_is_newer(record, stored)
+    ]
+    revisits = [] if window is not None else _due_revisits(source, es, names, now, changed)
+    if sweep and window is not None and scan is not None:
+        counts.update(_record_coverage(es, names, source, window, scan.urls, known, now))
     counts.update(
         entries_seen=len(records),
         already_indexed=len(known),
         new=len(new),
+        changed=len(changed),
+        revisits=len(revisits),
         replanned=len(leftovers),
     )
+    # New articles first: revisits fill the last batches, and never push a new one out.
+    planned = [*new, *changed, *revisits]
     paths = []
-    for number, start in enumerate(range(0, len(new), settings.batch_size), start=1):
+    for number, start in enumerate(range(0, len(planned), settings.batch_size), start=1):
         path = folder / staging.batch_name("entries", number)
-        staging.write_records(path, new[start : start + settings.batch_size])
+        staging.write_records(path, planned[start : start + settings.batch_size])
         paths.append(str(path))
     for leftover in leftovers:
         staging.storage_path(leftover).unlink()
     staging.prune_empty_folders(folder.parent, keep=folder.name)
-    _save_feed_states(es, names, source.id, polls)
+    if conditional:
+        _save_feed_states(es, names, source.id, polls)
     counts["batches"] = len(paths)
-    log.info("event=planned source=%s %s", source.id, _fmt(counts))
+    log.info("event=planned source=%s window=%s %s", source.id, window or "now", _fmt(counts))
     return paths, dict(counts)
+
+
+def listing_is_newer(record: Mapping[str, Any], known: store.KnownArticle) -> bool:
+    """Whether a feed's ``updated`` or a sitemap's ``lastmod`` is later than what is stored."""
+    listed = _instant(record.get("updated_at"))
+    stored = _instant(known.updated_at) or _instant(known.fetched_at)
+    return listed is not None and stored is not None and listed > stored
+
+
+def _instant(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _known_record(record: dict[str, Any], known: store.KnownArticle) -> dict[str, Any]:
+    return {
+        **record,
+        "first_seen_at": known.first_seen_at or record["first_seen_at"],
+        "discovered_via": known.discovered_via or record["discovered_via"],
+        "refetch": "changed",
+    }
+
+
+def _due_revisits(
+    source: Source,
+    es: Elasticsearch,
+    names: IndexNames,
+    now: datetime,
+    changed: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    taken = {record["canonical_url"] for record in changed}
+    due = store.due_revisits(
+        es, names, source=source.id, now=now, limit=source.revisit.max_per_run + len(taken)
+    )
+    records = [
+        {
+            "feed_url": doc.get("feed_url"),
+            "url": doc["url"],
+            "canonical_url": doc["canonical_url"],
+            "title": "",
+            "summary": "",
+            "published_at": None,
+            "updated_at": None,
+            "categories": [],
+            "authors": [],
+            "source": source.id,
+            "profile": source.profile,
+            "first_seen_at": doc.get("first_seen_at") or now.isoformat(),
+            "discovered_via": doc.get("discovered_via"),
+            "revisit_after_hours": list(source.revisit.after_hours),
+            "refetch": "revisit",
+        }
+        for doc in due
+        if doc["canonical_url"] not in taken
+    ]
+    return records[: source.revisit.max_per_run]
+
+
+def _first_per_url(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A feed entry before a sitemap entry for the same article: it has the section."""
+    unique: dict[str, dict[str, Any]] = {}
+    for record in records:
+        unique.setdefault(record["canonical_url"], record)
+    return list(unique.values())
+
+
+async def _scan_archive(
+    source: Source, feed_urls: Sequence[str], settings: Settings, window: Window
+) -> archive.ArchiveScan:
+    roots = archive.sitemap_roots(source.sitemaps, window)
+    async with Fetcher(settings) as fetcher:
+        if source.discover_sitemaps:
+            for origin in archive.origins([*feed_urls, *roots]):
+                roots.extend(await fetcher.robots_sitemaps(origin))
+        return await archive.scan(
+            fetcher, roots, window, max_bytes=settings.max_feed_bytes, source_id=source.id
+        )
+
+
+def _record_coverage(
+    es: Elasticsearch,
+    names: IndexNames,
+    source: Source,
+    window: Window,
+    urls: Sequence[SitemapUrl],
+    known: Mapping[str, store.KnownArticle],
+    now: datetime,
+) -> Counts:
+    """The share of the window's sitemap articles that the feeds had brought in already."""
+    listed = {url.canonical_url for url in urls}
+    from_feeds = sum(
+        1 for key in listed if key in known and (known[key].discovered_via or "feed") == "feed"
+    )
+    swept = sum(1 for key in listed if key not in known)
+    coverage = round(from_feeds / len(listed), 4) if listed else None
+    day = window.start.astimezone(UTC).date().isoformat()
+    store.save_coverage(
+        es,
+        names,
+        source=source.id,
+        day=day,
+        sitemap_articles=len(listed),
+        feed_articles=from_feeds,
+        swept_articles=swept,
+        coverage=coverage,
+        swept_at=now,
+    )
+    log.info(
+        "event=feed_coverage source=%s day=%s sitemap_articles=%d from_feeds=%d swept=%d "
+        "coverage=%s",
+        source.id,
+        day,
+        len(listed),
+        from_feeds,
+        swept,
+        "n/a" if coverage is None else f"{coverage:.1%}",
+    )
+    return {"coverage_sitemap_articles": len(listed), "coverage_from_feeds": from_feeds}
 
 
 @dataclass(frozen=True)
@@ -141,9 +304,10 @@ async def _poll_all(
     es: Elasticsearch,
     names: IndexNames,
     executor: Executor | None,
+    conditional: bool,
 ) -> list[FeedPoll]:
     async with Fetcher(settings) as fetcher:
-        polls = (_poll(url, fetcher, es, names, executor) for url in feed_urls)
+        polls = (_poll(url, fetcher, es, names, executor, conditional) for url in feed_urls)
         return list(await asyncio.gather(*polls))
 
 
@@ -153,9 +317,10 @@ async def _poll(
     es: Elasticsearch,
     names: IndexNames,
     executor: Executor | None,
+    conditional: bool,
 ) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
-    validators = store.feed_validators(es, names, feed_url)
+    validators = store.feed_validators(es, names, feed_url) if conditional else FeedValidators()
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
@@ -196,8 +361,34 @@ async def _poll(
     return FeedPoll(feed_url, parsed.entries, counts, state)
 
 
-def _entry_record(entry: FeedEntry, source: Source) -> dict[str, Any]:
-    return {**asdict(entry), "source": source.id, "profile": source.profile}
+def _entry_record(entry: FeedEntry, source: Source, now: datetime) -> dict[str, Any]:
+    return {
+        **asdict(entry),
+        "source": source.id,
+        "profile": source.profile,
+        "first_seen_at": now.isoformat(),
+        "discovered_via": "feed",
+        "revisit_after_hours": list(source.revisit.after_hours),
+    }
+
+
+def _sitemap_record(url: SitemapUrl, source: Source, now: datetime) -> dict[str, Any]:
+    return {
+        "feed_url": url.sitemap_url,
+        "url": url.url,
+        "canonical_url": url.canonical_url,
+        "title": url.title,
+        "summary": "",
+        "published_at": url.published_at,
+        "updated_at": url.lastmod,
+        "categories": [],
+        "authors": [],
+        "source": source.id,
+        "profile": source.profile,
+        "first_seen_at": now.isoformat(),
+        "discovered_via": "sitemap",
+        "revisit_after_hours": list(source.revisit.after_hours),
+    }
 
 
 def fetch(
@@ -487,13 +678,18 @@ def run_once(
     run_id: str,
     on_page: Callable[[], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
+    window: Window | None = None,
+    sweep: bool = False,
 ) -> Counts:
-    """Plan, fetch and index one source in this process: what ``news-ingest run`` does."""
+    """Plan, fetch and index one source in this process: what ``news-ingest run`` does
+    (and, for each day of the range, ``news-ingest backfill``: see ``plan``'s window)."""
     folder = staging.run_folder(settings.staging_base, source.id, run_id)
     with extraction_pool(settings) as pool:
-        entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder, pool)
+        entry_paths, plan_counts = plan(
+            source, feed_urls, settings, es, folder, pool, window=window, sweep=sweep
+        )
         if on_planned is not None:
-            on_planned(plan_counts.get("new", 0))
+            on_planned(sum(plan_counts.get(k, 0) for k in ("new", "changed", "revisits")))
         all_counts = [plan_counts]
         try:
             _fetch_and_index(source, entry_paths, settings, es, pool, run_id, on_page, all_counts)

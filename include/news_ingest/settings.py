@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
     fetch_timeout: float = 20.0
     max_page_bytes: int = 5_000_000
+    max_feed_bytes: int = Field(
+        default=50_000_000,
+        description="Cap of a feed or sitemap, after gzip (the sitemap protocol's 50 MB).",
+    )
     max_redirects: int = 5
     per_host_concurrency: int = 4
     fetch_concurrency: int = 16

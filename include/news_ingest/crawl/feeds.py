@@ -7,6 +7,7 @@ entries it could read, and the error is reported instead of failing the poll.
 from __future__ import annotations
 
 import calendar
+import email.utils
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ class FeedEntry:
     published_at: datetime | None
     categories: tuple[str, ...]
     authors: tuple[str, ...]
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ def _to_entry(raw: Any, feed_url: str) -> FeedEntry | None:
         canonical_url=canonical,
         title=(raw.get("title") or "").strip(),
         summary=(raw.get("summary") or "").strip(),
-        published_at=_entry_time(raw),
+        published_at=_entry_time(raw, "published") or _entry_time(raw, "updated"),
+        updated_at=_entry_time(raw, "updated"),
         categories=tuple(
             term for tag in raw.get("tags") or [] if (term := (tag.get("term") or "").strip())
         ),
@@ -107,11 +110,21 @@ def _to_entry(raw: Any, feed_url: str) -> FeedEntry | None:
     )
 
 
-def _entry_time(raw: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed"):
-        value = raw.get(key)
-        if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+def _entry_time(raw: Any, key: str) -> datetime | None:
+    """The entry's ``published`` or ``updated`` time with the offset the feed wrote (RSS
+    dates are RFC 822, Atom's RFC 3339); feedparser's own parse, in UTC, when neither reads."""
+    text = (raw.get(key) or "").strip()
+    if text:
+        for parse in (email.utils.parsedate_to_datetime, datetime.fromisoformat):
+            try:
+                parsed = parse(text)
+            except (TypeError, ValueError, IndexError):
+                continue
+            if parsed.tzinfo is not None:
+                return parsed
+    value = raw.get(f"{key}_parsed")
+    if value:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     return None
 
 

@@ -146,8 +146,11 @@ class Fetcher:
             raise RuntimeError("use the Fetcher as `async with Fetcher(settings) as fetcher`")
         return self._session
 
-    async def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
-        """GET with SSRF-checked redirects, the size cap and bounded retries."""
+    async def get(
+        self, url: str, headers: dict[str, str] | None = None, *, max_bytes: int | None = None
+    ) -> Response:
+        """GET with SSRF-checked redirects, the size cap (``max_bytes``, else the page cap)
+        and bounded retries."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.settings.fetch_retries)),
             wait=_wait_for_server,
@@ -156,7 +159,9 @@ class Fetcher:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._get_following_redirects(url, headers or {})
+                return await self._get_following_redirects(
+                    url, headers or {}, max_bytes or self.settings.max_page_bytes
+                )
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def fetch_page(self, url: str) -> Page | Rejected:
@@ -211,6 +216,12 @@ class Fetcher:
         # everything is disallowed until it can be read.
         return rules is not None and rules.can_fetch(self.settings.user_agent, url)
 
+    async def robots_sitemaps(self, origin: str) -> list[str]:
+        """The ``Sitemap:`` lines of a site's robots.txt (read once per fetcher)."""
+        await self.allowed_by_robots(f"{origin}/")
+        rules = self._robots[origin]
+        return list(rules.site_maps() or []) if rules is not None else []
+
     async def _read_robots(self, origin: str) -> RobotFileParser | None:
         rules = RobotFileParser()
         try:
@@ -227,11 +238,13 @@ class Fetcher:
             rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
         return rules
 
-    async def _get_following_redirects(self, url: str, headers: dict[str, str]) -> Response:
+    async def _get_following_redirects(
+        self, url: str, headers: dict[str, str], max_bytes: int
+    ) -> Response:
         current = url
         visited = {url}
         for _ in range(self.settings.max_redirects + 1):
-            status, response_headers, body = await self._get_once(current, headers)
+            status, response_headers, body = await self._get_once(current, headers, max_bytes)
             if status not in REDIRECT_CODES:
                 return Response(url, current, status, response_headers, body)
             location = response_headers.get("location")
@@ -246,7 +259,7 @@ class Fetcher:
         )
 
     async def _get_once(
-        self, url: str, headers: dict[str, str]
+        self, url: str, headers: dict[str, str], max_bytes: int
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -266,7 +279,7 @@ class Fetcher:
                     allow_redirects=False,
                     proxy=self._proxy_for(parts.scheme, parts.hostname),
                 ) as response:
-                    body = await self._read_capped(response)
+                    body = await self._read_capped(response, max_bytes)
             except TimeoutError as exc:
                 raise FetchError(
                     "timeout", f"{type(exc).__name__} at {url}", retryable=True
@@ -295,8 +308,7 @@ class Fetcher:
             return None
         return proxy
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        cap = self.settings.max_page_bytes
+    async def _read_capped(self, response: aiohttp.ClientResponse, cap: int) -> bytes:
         if response.content_length is not None and response.content_length > cap:
             raise FetchError("too-large", f"Content-Length {response.content_length} > {cap} bytes")
         chunks: list[bytes] = []

@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
-ARTICLES_MAPPING_VERSION = 2
+# 3: an article's times (updated_at, first_seen_at, edited_at, next_revisit_at), revision,
+#    discovered_via.
+ARTICLES_MAPPING_VERSION = 3
 ARABIC_MODULE = "analysis-common"
-STATE_INDICES = ("feeds", "rejects", "alerts")
+STATE_INDICES = ("feeds", "rejects", "alerts", "revisions")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class IndexNames:
     @property
     def alerts(self) -> str:
         return f"{self.prefix}-alerts"
+
+    @property
+    def revisions(self) -> str:
+        return f"{self.prefix}-revisions"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
@@ -108,7 +114,12 @@ def install(es: Elasticsearch, prefix: str) -> str:
     else:
         _warn_if_outdated(es, names)
     for state in STATE_INDICES:
-        _create_if_missing(es, f"{prefix}-{state}", load_body(state))
+        body = load_body(state)
+        if not _create_if_missing(es, f"{prefix}-{state}", body):
+            # New fields of a state index are added in place (never a changed type).
+            es.indices.put_mapping(
+                index=f"{prefix}-{state}", properties=body["mappings"]["properties"]
+            )
     return variant
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from news_ingest.crawl.urls import canonicalize_url, document_id, host_of
 from news_ingest.extract.html import ExtractedArticle, extract_article
 from news_ingest.extract.language import detect_language
 from news_ingest.extract.profiles import profile_by_id
+from news_ingest.text.edits import next_revisit
 from news_ingest.text.folding import folded_fields
 from news_ingest.text.topics import Taxonomy, load_taxonomy, tag_topics
 
@@ -38,7 +39,7 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
     """
     profile = profile_by_id(entry["profile"]) if entry.get("profile") else None
     html, charset = page.text()
-    extracted = extract_article(html, page.final_url, profile)
+    extracted = extract_article(html, page.final_url, profile, now=page.fetched_at)
     if len(extracted.body) < MIN_BODY_CHARS:
         return {
             "rejected": {
@@ -63,6 +64,8 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
     )
     canonical = choose_canonical(entry["canonical_url"], page.final_url, extracted)
     published_at, date_source = _published(entry.get("published_at"), extracted.published_at)
+    updated_at, updated_source = _updated(entry.get("updated_at"), extracted.modified_at)
+    first_seen_at = entry.get("first_seen_at") or page.fetched_at.isoformat()
     doc: dict[str, Any] = {
         "_id": document_id(canonical),
         "url": entry["url"],
@@ -81,13 +84,19 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
         "language_confidence": round(confidence, 4),
         "word_count": len(f"{lede} {extracted.body}".split()),
         "published_at": published_at,
+        "updated_at": updated_at,
+        "first_seen_at": first_seen_at,
         "fetched_at": page.fetched_at.isoformat(),
+        "discovered_via": entry.get("discovered_via") or "feed",
+        "revision": 0,
+        "next_revisit_at": _next_revisit(first_seen_at, page.fetched_at, entry),
         "extraction": {
             "profile": extracted.profile,
             "warnings": list(extracted.warnings),
             "charset": charset,
             "final_url": page.final_url,
             "date_source": date_source,
+            "updated_source": updated_source,
         },
     }
     # Folded copies of title/lede/body for spelling-variant search (news_ingest.text.folding).
@@ -126,6 +135,25 @@ def _same_site(host_a: str, host_b: str) -> bool:
         return host.removeprefix("www.")
 
     return strip(host_a) == strip(host_b)
+
+
+def _updated(listed: str | None, page_modified: datetime | None) -> tuple[str | None, str]:
+    """The later of the listing's time (feed ``updated``, sitemap ``lastmod``) and the
+    page's own modified time."""
+    candidates = [(page_modified, "page")] if page_modified is not None else []
+    if listed:
+        candidates.append((datetime.fromisoformat(listed), "listing"))
+    if not candidates:
+        return None, "none"
+    moment, where = max(candidates, key=lambda pair: pair[0].astimezone(UTC))
+    return moment.isoformat(), where
+
+
+def _next_revisit(first_seen_at: str, fetched_at: datetime, entry: dict[str, Any]) -> str | None:
+    due = next_revisit(
+        datetime.fromisoformat(first_seen_at), fetched_at, entry.get("revisit_after_hours") or ()
+    )
+    return due.isoformat() if due is not None else None
 
 
 def _published(feed_date: str | None, page_date: datetime | None) -> tuple[str | None, str]:

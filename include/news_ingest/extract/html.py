@@ -23,6 +23,7 @@ from trafilatura import bare_extraction, extract_metadata, load_html
 from trafilatura.settings import Document
 
 from news_ingest.extract.profiles import SiteProfile
+from news_ingest.text.dates import parse_arabic_date
 
 # Below trafilatura's own threshold for trusting an extraction (MIN_EXTRACTED_SIZE) a body
 # is worth a look: a one-line flash is fine, a paywall or a changed layout is not.
@@ -42,6 +43,8 @@ class ExtractedArticle(BaseModel):
     body: str
     authors: list[str]
     published_at: datetime | None
+    # The page's own "modified" timestamp, when it has one.
+    modified_at: datetime | None = None
     canonical_url: str | None
     # The page's section(s) first, then its tags.
     categories: list[str]
@@ -102,26 +105,58 @@ def _parse_timestamp(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _published_at(tree: HtmlElement, fallback_date: str | None) -> datetime | None:
-    """The first parseable explicit timestamp of the page, else trafilatura's date (htmldate:
-    URL, text and markup heuristics), which has no time of day."""
-    candidates = [
-        *_meta_contents(tree, "article:published_time"),
-        *(
-            str(obj["datePublished"])
-            for obj in _json_ld_objects(tree)
-            if isinstance(obj.get("datePublished"), str)
-        ),
-        *(str(value) for value in tree.xpath('//*[@itemprop="datePublished"]/@content')),
-        *(str(value) for value in tree.xpath('//time[@itemprop="datePublished"]/@datetime')),
-    ]
-    if fallback_date:
-        candidates.append(fallback_date)
+def _published_at(
+    tree: HtmlElement, fallback_date: str | None, now: datetime | None
+) -> datetime | None:
+    """The first parseable explicit timestamp of the page, else a date written in its text
+    (Arabic month names, digits, relative times: news_ingest.text.dates), else
+    trafilatura's date (htmldate: URL, text and markup heuristics, no time of day)."""
+    explicit = _first_timestamp(
+        [
+            *_meta_contents(tree, "article:published_time"),
+            *_json_ld_strings(tree, "datePublished"),
+            *(str(value) for value in tree.xpath('//*[@itemprop="datePublished"]/@content')),
+            *(str(value) for value in tree.xpath('//time[@itemprop="datePublished"]/@datetime')),
+        ]
+    )
+    if explicit is not None:
+        return explicit
+    if now is not None:
+        for text in tree.xpath(VISIBLE_DATE_XPATH)[:VISIBLE_DATE_CANDIDATES]:
+            written = parse_arabic_date(_norm(str(text)), now=now, default_tz=UTC)
+            if written is not None:
+                return written
+    return _first_timestamp([fallback_date] if fallback_date else [])
+
+
+def _modified_at(tree: HtmlElement) -> datetime | None:
+    return _first_timestamp(
+        [
+            *_meta_contents(tree, "article:modified_time"),
+            *_json_ld_strings(tree, "dateModified"),
+            *(str(value) for value in tree.xpath('//*[@itemprop="dateModified"]/@content')),
+        ]
+    )
+
+
+def _json_ld_strings(tree: HtmlElement, key: str) -> list[str]:
+    return [str(obj[key]) for obj in _json_ld_objects(tree) if isinstance(obj.get(key), str)]
+
+
+def _first_timestamp(candidates: list[str]) -> datetime | None:
     for candidate in candidates:
         parsed = _parse_timestamp(candidate)
         if parsed is not None:
             return parsed
     return None
+
+
+# Elements whose text is a date as readers see it; few are tried, the page's header first.
+VISIBLE_DATE_XPATH = (
+    "//time/text() | //*[contains(@class, 'date') or contains(@class, 'time')"
+    " or contains(@itemprop, 'date')][not(ancestor::*[contains(@class, 'comment')])]/text()"
+)
+VISIBLE_DATE_CANDIDATES = 8
 
 
 def _as_uri(url: str) -> str:
@@ -211,8 +246,12 @@ def _warnings(
     return warnings
 
 
-def extract_article(html: str, url: str, profile: SiteProfile | None = None) -> ExtractedArticle:
-    """Extract one article page. Never raises on odd HTML: problems come back as warnings."""
+def extract_article(
+    html: str, url: str, profile: SiteProfile | None = None, now: datetime | None = None
+) -> ExtractedArticle:
+    """Extract one article page. Never raises on odd HTML: problems come back as warnings.
+
+    ``now`` (the fetch time) lets a page that only says "منذ ساعتين" have a date."""
     tree = load_html(html)
     if tree is None:
         return ExtractedArticle(
@@ -238,7 +277,8 @@ def extract_article(html: str, url: str, profile: SiteProfile | None = None) -> 
         *(_norm(category) for category in metadata.categories or []),
         *_meta_contents(tree, "article:tag"),
     ]
-    published_at = _published_at(tree, metadata.date)
+    published_at = _published_at(tree, metadata.date, now)
+    modified_at = _modified_at(tree)
     canonical_url = _canonical_url(tree, url)
     lede: str | None = None
     body_tree: HtmlElement = tree
@@ -270,6 +310,7 @@ def extract_article(html: str, url: str, profile: SiteProfile | None = None) -> 
         body=body,
         authors=authors,
         published_at=published_at,
+        modified_at=modified_at,
         canonical_url=canonical_url,
         categories=_unique(categories),
         site_name=_norm(metadata.sitename or "") or None,
