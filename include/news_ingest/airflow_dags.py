@@ -21,7 +21,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, dag, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    CronDataIntervalTimetable,
+    DeltaDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException
 
 from news_ingest.failures import OpsFailureNotifier
@@ -46,19 +54,22 @@ def _run_id() -> str:
 
 
 def build_source_dags(source: Source) -> list[DAG]:
-    """The source's polling DAG (id = source id) and its daily sweep (``<id>_daily``)."""
+    """The source's polling DAG (id = source id) and its daily sweep (``<id>_daily``).
+
+    Both use data-interval timetables: Airflow 3's default trigger timetables give a run a
+    zero-length interval, and a backfill run must know the stretch of time it covers."""
     return [
         _build(
             source,
             dag_id=source.id,
-            schedule=timedelta(minutes=source.poll_minutes),
+            schedule=DeltaDataIntervalTimetable(timedelta(minutes=source.poll_minutes)),
             sweep=False,
             description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
         ),
         _build(
             source,
             dag_id=f"{source.id}{SWEEP_SUFFIX}",
-            schedule="@daily",
+            schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
             sweep=True,
             description=f"Daily sweep of {source.name}: yesterday's sitemap, feed coverage",
         ),
@@ -66,7 +77,12 @@ def build_source_dags(source: Source) -> list[DAG]:
 
 
 def _build(
-    source: Source, *, dag_id: str, schedule: timedelta | str, sweep: bool, description: str
+    source: Source,
+    *,
+    dag_id: str,
+    schedule: CronDataIntervalTimetable | DeltaDataIntervalTimetable,
+    sweep: bool,
+    description: str,
 ) -> DAG:
     @dag(
         dag_id=dag_id,

@@ -486,6 +486,7 @@ def alerts_list(
         table.add_column(column)
     for row in rows:
         delay = row.get("latency_published_seconds")
+        seen = row.get("latency_first_seen_seconds")
         fetched = row.get("latency_fetched_seconds")
         table.add_row(
             str(row.get("alerted_at")),
@@ -493,7 +494,7 @@ def alerts_list(
             str(row.get("severity")),
             str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
-            f"published+{_duration(delay)} / fetched+{_duration(fetched)}",
+            f"published+{_duration(delay)} / seen+{_duration(seen)} / fetched+{_duration(fetched)}",
             "yes" if row.get("notified") else f"no: {row.get('notify_error') or 'pending'}",
         )
     console.print(table)

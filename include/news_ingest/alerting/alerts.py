@@ -61,6 +61,7 @@ def build_alert(
         "snippet": match.snippet,
         "published_at": article.get("published_at"),
         "fetched_at": article.get("fetched_at"),
+        "first_seen_at": article.get("first_seen_at"),
         "channels": [channel.type for channel in watchlist.channels],
         "delivered": [],
         "notified": False,
@@ -86,12 +87,14 @@ def alerts_for(watchlists: Sequence[Watchlist], article: Mapping[str, Any]) -> l
 
 
 def stamped(alert: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The alert as stored at ``now``: its time, and the delays since publication and
-    since the fetch. Matching happens earlier, in the extraction workers."""
+    """The alert as stored at ``now``: its time, and the delays since publication, since
+    the pipeline first saw the URL listed (what polling and the pipeline cost, whatever the
+    site's clock says), and since the fetch. Matching happens earlier, in the workers."""
     return {
         **alert,
         "alerted_at": now.isoformat(),
         "latency_published_seconds": _seconds_since(alert.get("published_at"), now),
+        "latency_first_seen_seconds": _seconds_since(alert.get("first_seen_at"), now),
         "latency_fetched_seconds": _seconds_since(alert.get("fetched_at"), now),
     }
 
@@ -173,6 +176,7 @@ def scan_articles(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, An
         "language",
         "published_at",
         "fetched_at",
+        "first_seen_at",
     ]
     for hit in helpers.scan(es, index=names.articles, _source=fields, size=500):
         yield {"_id": hit["_id"], **hit["_source"]}

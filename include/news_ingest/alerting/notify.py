@@ -43,8 +43,10 @@ PUBLIC_FIELDS = (
     "snippet",
     "published_at",
     "fetched_at",
+    "first_seen_at",
     "alerted_at",
     "latency_published_seconds",
+    "latency_first_seen_seconds",
     "latency_fetched_seconds",
 )
 

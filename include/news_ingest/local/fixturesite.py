@@ -796,12 +796,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--spacing-minutes", type=float, default=7.0)
+    parser.add_argument("--feed-items", type=int, default=None)
     args = parser.parse_args(argv)
-    spec = SiteSpec(pages=args.pages, feeds=args.feeds, seed=args.seed, latency=args.latency)
+    spec = SiteSpec(
+        pages=args.pages,
+        feeds=args.feeds,
+        seed=args.seed,
+        latency=args.latency,
+        spacing_minutes=args.spacing_minutes,
+        feed_items=args.feed_items,
+    )
     site = FixtureSite()
     site.start(args.port)
     generated = generate_site(site, spec)
-    print(json.dumps({"base_url": site.base_url, "feeds": generated.feed_urls}), flush=True)
+    described = {
+        "base_url": site.base_url,
+        "feeds": generated.feed_urls,
+        "sitemap": dated_sitemap_template(site.base_url),
+    }
+    print(json.dumps(described), flush=True)
     for line in sys.stdin:  # the parent closes our stdin (or exits) to stop us
         if line.strip() == "requests":
             print(json.dumps({"requests": len(site.requests)}), flush=True)
