@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import (
     DAG,
@@ -34,6 +34,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
+
+if TYPE_CHECKING:  # the crawl stack is imported when tasks run, not at every DAG parse
+    from news_ingest.crawl.archive import Window
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,23 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 def _run_id() -> str:
     return str(get_current_context()["run_id"])
+
+
+def _window(sweep: bool) -> Window | None:
+    """A backfill run (and every sweep run) ingests what was published in its data
+    interval; a scheduled or manual poll takes what the feeds list now."""
+    from news_ingest.crawl.archive import run_window
+
+    context = get_current_context()
+    run_type = context["dag_run"].run_type
+    window = run_window(
+        str(getattr(run_type, "value", run_type)),
+        context.get("data_interval_start"),
+        context.get("data_interval_end"),
+        sweep=sweep,
+    )
+    log.info("run type %s: window %s", run_type, window or "now (the feeds)")
+    return window
 
 
 def build_source_dags(source: Source) -> list[DAG]:
@@ -108,25 +128,16 @@ def _build(
         @task
         def plan() -> list[str]:
             from news_ingest import pipeline, staging
-            from news_ingest.crawl.archive import run_window
             from news_ingest.es import indices, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            context = get_current_context()
-            feeds = context["params"].get("feeds") or source.feed_urls
-            # A backfill run (or the sweep) ingests what was published in its data interval;
-            # a scheduled or manual poll takes what the feeds list now.
-            window = run_window(
-                str(getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type)),
-                context.get("data_interval_start"),
-                context.get("data_interval_end"),
-                sweep=sweep,
-            )
-            log.info("run type %s: window %s", context["dag_run"].run_type, window or "now")
+            feeds = get_current_context()["params"].get("feeds") or source.feed_urls
+            window = _window(sweep)
             es = store.connect(settings)
             indices.install(es, settings.index_prefix)
-            folder = staging.run_folder(settings.staging_base, source.id, _run_id())
+            key = pipeline.staging_key(source.id, window)
+            folder = staging.run_folder(settings.staging_base, key, _run_id())
             try:
                 paths, counts = pipeline.plan(
                     source, feeds, settings, es, folder, window=window, sweep=sweep
@@ -155,6 +166,8 @@ def _build(
             from news_ingest import pipeline
             from news_ingest.settings import get_settings
 
+            if _window(sweep) is not None:
+                return []  # only polls take over what earlier runs left (see plan)
             paths = pipeline.pending_batches(get_settings(), source.id, _run_id())
             log.info("%d document batch(es) left by earlier runs", len(paths))
             return paths

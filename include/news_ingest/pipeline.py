@@ -120,7 +120,10 @@ def plan(
         records += [_sitemap_record(url, source, now) for url in scan.urls]
     records = _first_per_url(records)
     seen = {record["canonical_url"] for record in records}
-    leftovers = earlier_batches(settings, source.id, folder.name, "entries")
+    # Only polls take over what earlier runs left: window runs run side by side with polls
+    # and with each other, stage apart (``staging_key``), and are redone by running the
+    # backfill again; taking a live run's batches would pull them from under it.
+    leftovers = [] if window else earlier_batches(settings, source.id, folder.name, "entries")
     for leftover in leftovers:
         for record in staging.read_records(staging.storage_path(leftover)):
             if record["canonical_url"] not in seen:
@@ -608,6 +611,14 @@ def deliver(settings: Settings, es: Elasticsearch, pending: Iterable[dict[str, A
     return dict(counts)
 
 
+WINDOW_STAGING = "{source}__windows"
+
+
+def staging_key(source_id: str, window: Window | None) -> str:
+    """The staging folder of a source's runs: polls share one, window runs another."""
+    return source_id if window is None else WINDOW_STAGING.format(source=source_id)
+
+
 def pending_batches(settings: Settings, source_id: str, current_run: str) -> list[str]:
     """Document batches staged by earlier runs that never got indexed (e.g. an ES outage)."""
     current = staging.run_folder(settings.staging_base, source_id, current_run).name
@@ -683,7 +694,7 @@ def run_once(
 ) -> Counts:
     """Plan, fetch and index one source in this process: what ``news-ingest run`` does
     (and, for each day of the range, ``news-ingest backfill``: see ``plan``'s window)."""
-    folder = staging.run_folder(settings.staging_base, source.id, run_id)
+    folder = staging.run_folder(settings.staging_base, staging_key(source.id, window), run_id)
     with extraction_pool(settings) as pool:
         entry_paths, plan_counts = plan(
             source, feed_urls, settings, es, folder, pool, window=window, sweep=sweep
@@ -692,7 +703,10 @@ def run_once(
             on_planned(sum(plan_counts.get(k, 0) for k in ("new", "changed", "revisits")))
         all_counts = [plan_counts]
         try:
-            _fetch_and_index(source, entry_paths, settings, es, pool, run_id, on_page, all_counts)
+            pending = [] if window else pending_batches(settings, source.id, run_id)
+            _fetch_and_index(
+                source, entry_paths, pending, settings, es, pool, run_id, on_page, all_counts
+            )
         except ElasticsearchConnectionError as exc:
             raise store.StoreUnavailable(
                 f"Elasticsearch became unreachable during the run ({exc}); the batches "
@@ -706,6 +720,7 @@ def run_once(
 def _fetch_and_index(
     source: Source,
     entry_paths: list[str],
+    pending: list[str],
     settings: Settings,
     es: Elasticsearch,
     pool: Executor,
@@ -726,7 +741,7 @@ def _fetch_and_index(
 
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))
-        for docs_path in pending_batches(settings, source.id, run_id):
+        for docs_path in pending:
             all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
         batches = iter(started)
         for batch in batches:

@@ -14,6 +14,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from news_ingest.es import store
 from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import FixtureSite, running_site
 from news_ingest.settings import get_settings
 
 
@@ -37,6 +38,23 @@ def ingest_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
         cleanup.indices.delete(index=",".join(existing))
     cleanup.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
     get_settings.cache_clear()
+
+
+def task_env(ingest_env: dict[str, str], **extra: str) -> dict[str, str]:
+    """What a real scheduler's task processes need: the test's namespace, and this
+    machine's local node."""
+    env = {**ingest_env, **extra}
+    for name in ("NEWS_INGEST_ES_PORT", "NEWS_INGEST_STATE_DIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+@pytest.fixture
+def served() -> Iterator[FixtureSite]:
+    """The loopback site, empty: tests generate or add what they serve."""
+    with running_site() as fixture_site:
+        yield fixture_site
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ the operator's manual run with explicit ``feeds`` goes through behind it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,20 +24,14 @@ from news_ingest.local.fixturesite import (
     GeneratedSite,
     SiteSpec,
     generate_site,
-    running_site,
 )
 from news_ingest.local.standalone import Standalone, running_standalone
+from tests.integration.conftest import task_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 DAG_ID = "sputnik_arabic"
 BATCH_SIZE = 20
-
-
-@pytest.fixture
-def served() -> Iterator[FixtureSite]:
-    with running_site() as fixture_site:
-        yield fixture_site
 
 
 @pytest.fixture
@@ -50,10 +43,7 @@ def site(served: FixtureSite) -> GeneratedSite:
 def airflow(
     tmp_path: Path, ingest_env: dict[str, str], site: GeneratedSite
 ) -> Iterator[Standalone]:
-    env = {**ingest_env, "NEWS_INGEST_BATCH_SIZE": str(BATCH_SIZE)}
-    for name in ("NEWS_INGEST_ES_PORT", "NEWS_INGEST_STATE_DIR"):
-        if name in os.environ:
-            env[name] = os.environ[name]
+    env = task_env(ingest_env, NEWS_INGEST_BATCH_SIZE=str(BATCH_SIZE))
     with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAG_ID)
         yield real

@@ -50,3 +50,30 @@ def test_revisits_follow_the_schedule_then_stop() -> None:
     assert next_revisit(first, first + timedelta(hours=30), hours) == first + timedelta(hours=72)
     assert next_revisit(first, first + timedelta(hours=73), hours) is None
     assert next_revisit(first, first, ()) is None
+
+
+def test_a_listing_newer_than_the_stored_version_means_changed() -> None:
+    from news_ingest.es.store import KnownArticle
+    from news_ingest.pipeline import listing_is_newer
+
+    stored = KnownArticle(
+        "id", "2026-01-05T10:00:00+03:00", "2026-01-05T08:00:00+00:00", None, "feed"
+    )
+    assert listing_is_newer({"updated_at": "2026-01-05T07:30:00+00:00"}, stored)
+    assert not listing_is_newer({"updated_at": "2026-01-05T10:00:00+03:00"}, stored)
+    assert not listing_is_newer({"updated_at": None}, stored)
+    unstamped = KnownArticle("id", None, "2026-01-05T08:00:00+00:00", None, None)
+    assert listing_is_newer({"updated_at": datetime(2026, 1, 5, 9, tzinfo=UTC)}, unstamped)
+
+
+def test_feed_times_keep_the_offset_the_feed_wrote() -> None:
+    from news_ingest.crawl.feeds import parse_feed
+
+    body = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+      <entry><title>a</title><link href="https://example.org/a"/><id>a</id>
+      <published>2026-01-05T10:00:00+03:00</published><updated>2026-01-05T12:30:00+03:00</updated>
+      </entry></feed>"""
+    (entry,) = parse_feed(body, "https://example.org/feed").entries
+    assert entry.published_at is not None and entry.updated_at is not None
+    assert entry.published_at.isoformat() == "2026-01-05T10:00:00+03:00"
+    assert entry.updated_at.isoformat() == "2026-01-05T12:30:00+03:00"

@@ -120,20 +120,19 @@ def _consume(
                         "not-a-sitemap", f"root element {tag or '?'} in {sitemap_url}"
                     )
             continue
+        entry: SitemapUrl | ChildSitemap | str
         if tag == f"{{{SITEMAP_NS}}}url":
             entry = _url_entry(element, host, sitemap_url)
-            if isinstance(entry, str):
-                skipped[entry] = skipped.get(entry, 0) + 1
-            else:
-                urls.append(entry)
         elif tag == f"{{{SITEMAP_NS}}}sitemap":
-            child = _child_entry(element, host, sitemap_url)
-            if isinstance(child, str):
-                skipped[child] = skipped.get(child, 0) + 1
-            else:
-                children.append(child)
+            entry = _child_entry(element, host, sitemap_url)
         else:
             continue
+        if isinstance(entry, str):
+            skipped[entry] = skipped.get(entry, 0) + 1
+        elif isinstance(entry, SitemapUrl):
+            urls.append(entry)
+        else:
+            children.append(entry)
         # The entry is read: free it and its earlier siblings, so memory stays flat.
         element.clear(keep_tail=False)
         parent = element.getparent()
