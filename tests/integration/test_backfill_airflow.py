@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import FixtureSite, GeneratedSite, generate_site
-from tests.integration.realairflow import RealAirflow, running_airflow, task_env
+from news_ingest.local.standalone import Standalone, running_standalone
+from tests.integration.conftest import task_env
 from tests.integration.test_timeline import SPEC, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
@@ -37,15 +37,15 @@ def site(served: FixtureSite) -> GeneratedSite:
 @pytest.fixture
 def airflow(
     tmp_path: Path, ingest_env: dict[str, str], site: GeneratedSite
-) -> Iterator[RealAirflow]:
+) -> Iterator[Standalone]:
     env = task_env(ingest_env, **write_config(tmp_path, site))
-    with running_airflow(tmp_path / "airflow", env) as real:
+    with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAILY)
         yield real
 
 
 def backfill(
-    airflow: RealAirflow, dag_id: str, start: str, end: str, reprocess: str = "none"
+    airflow: Standalone, dag_id: str, start: str, end: str, reprocess: str = "none"
 ) -> None:
     """What ``airflow backfill create`` and the UI's Backfills tab do, through the REST API.
 
@@ -69,7 +69,7 @@ def backfill(
 
 
 def backfill_runs(
-    airflow: RealAirflow, dag_id: str, count: int, *, ended_after: str = ""
+    airflow: Standalone, dag_id: str, count: int, *, ended_after: str = ""
 ) -> list[dict[str, Any]]:
     """Wait until ``count`` backfill runs of ``dag_id`` have finished (after
     ``ended_after``, an ISO time, when runs are redone); return them."""
@@ -77,10 +77,7 @@ def backfill_runs(
 
     def finished() -> bool:
         nonlocal runs
-        try:
-            runs = [r for r in airflow.runs(dag_id) if r["run_type"] == "backfill"]
-        except httpx.TransportError:
-            return False  # the API server waits on SQLite's lock now and then; ask again
+        runs = [r for r in airflow.runs(dag_id) if r["run_type"] == "backfill"]
         return len(runs) >= count and all(
             r["state"] in ("success", "failed") and (r["end_date"] or "") > ended_after
             for r in runs
@@ -90,7 +87,7 @@ def backfill_runs(
     return runs
 
 
-def report(airflow: RealAirflow, dag_id: str, run_id: str) -> dict[str, int]:
+def report(airflow: Standalone, dag_id: str, run_id: str) -> dict[str, int]:
     response = airflow.client.get(
         f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/report/xcomEntries/return_value"
     )
@@ -107,7 +104,7 @@ def published_between(site: GeneratedSite, start: str, end: str) -> set[str]:
 # Eighteen DAG runs under a real scheduler on two shared cores: minutes, not seconds.
 @pytest.mark.timeout(1800)
 def test_backfill_through_airflow_ingests_each_interval_exactly_once(
-    airflow: RealAirflow,
+    airflow: Standalone,
     served: FixtureSite,
     site: GeneratedSite,
     es: Elasticsearch,
