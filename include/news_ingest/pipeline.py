@@ -185,7 +185,6 @@ def _known_record(record: dict[str, Any], known: store.KnownArticle) -> dict[str
         **record,
         "first_seen_at": known.first_seen_at or record["first_seen_at"],
         "discovered_via": known.discovered_via or record["discovered_via"],
-        "refetch": "changed",
     }
 
 
@@ -200,6 +199,8 @@ def _due_revisits(
     due = store.due_revisits(
         es, names, source=source.id, now=now, limit=source.revisit.max_per_run + len(taken)
     )
+    # What the listing gave the article first (its date, sections, authors) is carried
+    # over: without it the same page would hash differently and pass for an edit.
     records = [
         {
             "feed_url": doc.get("feed_url"),
@@ -207,16 +208,15 @@ def _due_revisits(
             "canonical_url": doc["canonical_url"],
             "title": "",
             "summary": "",
-            "published_at": None,
+            "published_at": doc.get("published_at"),
             "updated_at": None,
-            "categories": [],
-            "authors": [],
+            "categories": doc.get("categories") or [],
+            "authors": doc.get("authors") or [],
             "source": source.id,
             "profile": source.profile,
             "first_seen_at": doc.get("first_seen_at") or now.isoformat(),
             "discovered_via": doc.get("discovered_via"),
             "revisit_after_hours": list(source.revisit.after_hours),
-            "refetch": "revisit",
         }
         for doc in due
         if doc["canonical_url"] not in taken

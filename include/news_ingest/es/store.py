@@ -130,7 +130,16 @@ def due_revisits(
             }
         },
         sort=[{"next_revisit_at": "asc"}],
-        source_includes=["url", "canonical_url", "feed_url", "first_seen_at", "discovered_via"],
+        source_includes=[
+            "url",
+            "canonical_url",
+            "feed_url",
+            "first_seen_at",
+            "discovered_via",
+            "published_at",
+            "categories",
+            "authors",
+        ],
         size=limit,
     )
     return [hit["_source"] for hit in response["hits"]["hits"]]
