@@ -1,11 +1,13 @@
 """One run of one source, as three steps that the CLI and the Airflow DAG both call.
 
-    plan   poll the feeds (conditional GET), keep entries not yet indexed, stage them in
-           batches of ``batch_size``                       -> entries-NNNNN.jsonl.gz
+    plan   poll the feeds (conditional GET) or, for a time window, read its sitemaps too;
+           keep entries not yet indexed, and known ones that changed or are due for a
+           revisit; stage them in batches of ``batch_size`` -> entries-NNNNN.jsonl.gz
     fetch  fetch one batch's pages concurrently; each page is extracted and enriched in a
            process pool as soon as it arrives; stage the documents and rejects
                                                           -> docs-NNNNN.jsonl.gz
-    index  bulk-write a staged batch, store its alerts and rejects, then remove the file
+    index  bulk-write a staged batch (an edit keeps the old version in <prefix>-revisions),
+           store its alerts and rejects, then remove the file
                                                           -> counts
 
 Documents, not raw pages, are staged: a page is needed only until it is extracted, and a
