@@ -659,13 +659,12 @@ def generate_site(
 
 
 def serve_feeds(site: FixtureSite, generated: GeneratedSite) -> None:
-    """Each feed lists its newest ``feed_items`` articles, newest first."""
+    """Each feed lists its articles in publication order, only the newest ``feed_items``
+    when that is set."""
     for number, path in enumerate(generated.feed_paths):
-        listed = sorted(
-            (a for a in generated.articles if a.feed == number),
-            key=lambda a: a.published,
-            reverse=True,
-        )[: generated.spec.feed_items]
+        listed = [a for a in generated.articles if a.feed == number]
+        if generated.spec.feed_items is not None:
+            listed = listed[-generated.spec.feed_items :]
         items = [
             FeedItem(
                 link=site.url(a.path),
