@@ -46,6 +46,11 @@ def airflow(
     env = task_env(ingest_env, NEWS_INGEST_BATCH_SIZE=str(BATCH_SIZE))
     with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAG_ID)
+        # The source's daily sweep is not under test: its runs would take task slots (two)
+        # from the polling DAG's.
+        real.wait_for_dag(f"{DAG_ID}_daily")
+        paused = real.client.patch(f"/api/v2/dags/{DAG_ID}_daily", json={"is_paused": True})
+        assert paused.status_code == 200, paused.text
         yield real
 
 
