@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from news_ingest.configfile import ConfigError
 from news_ingest.es import indices, store
 from news_ingest.local import localnode
 from news_ingest.logs import configure_logging
+from news_ingest.redaction import redact
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
 
@@ -63,7 +65,7 @@ console = Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(f"[red]error:[/red] {escape(redact(message))}", markup=True, highlight=False)
     return typer.Exit(2)
 
 

@@ -159,7 +159,11 @@ async def _poll(
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
-        response = await fetcher.get(feed_url, validators.request_headers())
+        # Feeds have their own cap: an archive feed of 100k items is ~33 MB, far above a
+        # page's. The body is held once (bounded by the cap) and parsed in one go.
+        response = await fetcher.get(
+            feed_url, validators.request_headers(), max_bytes=fetcher.settings.max_feed_bytes
+        )
     except FetchError as exc:
         log.error("event=feed_failed feed=%s reason=%s detail=%s", feed_url, exc.reason, exc.detail)
         failed = {"feeds_failed": 1, f"feed_{exc.reason}": 1}

@@ -54,8 +54,18 @@ class Settings(BaseSettings):
 
     allow_private_hosts: bool = False
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
-    fetch_timeout: float = 20.0
+    fetch_timeout: float = Field(
+        default=20.0, description="Seconds a connection may stay silent (per read)."
+    )
+    fetch_deadline: float = Field(
+        default=60.0,
+        description="Seconds one request may take in all (connect, headers and body): a "
+        "server that drips bytes resets the read timeout, never this.",
+    )
     max_page_bytes: int = 5_000_000
+    max_feed_bytes: int = Field(
+        default=50_000_000, description="Size cap of a feed or sitemap (pages: max_page_bytes)."
+    )
     max_redirects: int = 5
     per_host_concurrency: int = 4
     fetch_concurrency: int = 16

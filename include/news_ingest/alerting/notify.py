@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from news_ingest.redaction import redact, register
 from news_ingest.text.watchlists import (
     Channel,
     EmailChannel,
@@ -56,7 +57,7 @@ class DeliveryError(RuntimeError):
 def channel_key(channel: Channel) -> str:
     """A stable name for a channel, recorded in ``delivered`` once it succeeded."""
     if isinstance(channel, WebhookChannel):
-        return f"webhook:{channel.url}"
+        return f"webhook:{redact(str(channel.url))}"
     if isinstance(channel, SlackChannel):
         return f"slack:{channel.webhook_url_env}"
     if isinstance(channel, EmailChannel):
@@ -82,13 +83,20 @@ def post_json(url: str, body: bytes, headers: Mapping[str, str]) -> None:
         url, content=body, headers={"Content-Type": "application/json", **headers}, timeout=10
     )
     if response.status_code >= 300:
-        raise DeliveryError(f"{url} answered {response.status_code}")
+        raise DeliveryError(redact(f"{url} answered {response.status_code}"))
 
 
-def _secret(env_name: str) -> str:
+def _required(env_name: str) -> str:
     value = os.environ.get(env_name)
     if not value:
         raise DeliveryError(f"environment variable {env_name} is not set")
+    return value
+
+
+def _secret(env_name: str) -> str:
+    """A credential named in configuration: from now on redacted wherever it would appear."""
+    value = _required(env_name)
+    register(value)
     return value
 
 
@@ -113,7 +121,7 @@ def send(channel: Channel, alert: Mapping[str, Any]) -> None:
 
 
 def _send_email(channel: EmailChannel, alert: Mapping[str, Any]) -> None:
-    host = _secret("NEWS_INGEST_SMTP_HOST")
+    host = _required("NEWS_INGEST_SMTP_HOST")
     message = EmailMessage()
     message["Subject"] = summary(alert)[:200]
     message["From"] = os.environ.get("NEWS_INGEST_SMTP_FROM", "news-ingest@localhost")
@@ -140,8 +148,9 @@ def deliver(channels: Sequence[Channel], alert: Mapping[str, Any]) -> tuple[list
         try:
             send(channel, alert)
         except Exception as exc:  # any channel failure is recorded on the alert, not raised
-            errors.append(f"{key}: {type(exc).__name__}: {exc}"[:500])
-            log.warning("event=notify_failed alert=%s channel=%s error=%s", alert["_id"], key, exc)
+            error = redact(f"{key}: {type(exc).__name__}: {exc}")[:500]
+            errors.append(error)
+            log.warning("event=notify_failed alert=%s error=%s", alert["_id"], error)
         else:
             delivered.append(key)
     return delivered, errors
