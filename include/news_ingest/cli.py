@@ -110,6 +110,7 @@ def run(
     """One pass over a source's feeds (or ad-hoc --feed URLs): poll, fetch, extract, index."""
     # Imported here: extraction pulls in trafilatura, which the `es` commands never need.
     from news_ingest import pipeline
+    from news_ingest.es import leases
 
     settings = get_settings()
     configure_logging()
@@ -148,7 +149,12 @@ def run(
                 on_page=page_done,
                 on_planned=planned,
             )
-        except (store.StoreUnavailable, pipeline.FeedsUnreachable) as exc:
+        except (
+            store.StoreUnavailable,
+            pipeline.FeedsUnreachable,
+            leases.LeaseHeld,
+            leases.LeaseLost,
+        ) as exc:
             raise _fail(str(exc)) from None
     table = Table(title=f"run {run_id} of {source.id}")
     table.add_column("count")

@@ -77,6 +77,25 @@ class Settings(BaseSettings):
         description="Task processes of local mode's LocalExecutor.",
     )
 
+    alert_lease_seconds: float = Field(
+        default=120.0,
+        description="How long a claimed alert delivery is held before another process may "
+        "take it over (longer than the slowest channel with its retries).",
+    )
+    run_lease_seconds: float = Field(
+        default=300.0,
+        description="Life of a source's run lease; the run renews it every third of that. "
+        "A run that died frees its source after this long.",
+    )
+    run_lease_wait: float = Field(
+        default=60.0,
+        description="How long a run waits for another run of the same source to finish "
+        "before it stops with a message naming that run.",
+    )
+    alert_max_attempts: int = Field(
+        default=10, description="Delivery attempts of an alert before it stays failed."
+    )
+
     @property
     def staging_base(self) -> str:
         return self.staging_url or (self.state_dir / "staging").as_uri()

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import smtplib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -65,8 +65,17 @@ def channel_key(channel: Channel) -> str:
     return "log"
 
 
-def payload(alert: Mapping[str, Any]) -> dict[str, Any]:
-    return {"alert_id": alert["_id"], **{key: alert.get(key) for key in PUBLIC_FIELDS}}
+def idempotency_key(alert_id: str, channel: str) -> str:
+    """The same for every resend of one alert to one channel: receivers drop repeats by it."""
+    return hashlib.sha256(f"{alert_id}\x1f{channel}".encode()).hexdigest()[:32]
+
+
+def payload(alert: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {
+        "alert_id": alert["_id"],
+        "idempotency_key": key,
+        **{name: alert.get(name) for name in PUBLIC_FIELDS},
+    }
 
 
 def summary(alert: Mapping[str, Any]) -> str:
@@ -101,12 +110,13 @@ def _secret(env_name: str) -> str:
 
 
 def send(channel: Channel, alert: Mapping[str, Any]) -> None:
+    key = idempotency_key(alert["_id"], channel_key(channel))
     if isinstance(channel, WebhookChannel):
-        body = json.dumps(payload(alert), ensure_ascii=False).encode()
-        headers = {}
+        body = json.dumps(payload(alert, key), ensure_ascii=False).encode()
+        headers = {"Idempotency-Key": key}
         if channel.secret_env:
-            key = _secret(channel.secret_env).encode()
-            signature = hmac.new(key, body, hashlib.sha256).hexdigest()
+            signing_key = _secret(channel.secret_env).encode()
+            signature = hmac.new(signing_key, body, hashlib.sha256).hexdigest()
             headers["X-News-Ingest-Signature"] = f"sha256={signature}"
         post_json(str(channel.url), body, headers)
     elif isinstance(channel, SlackChannel):
@@ -115,18 +125,20 @@ def send(channel: Channel, alert: Mapping[str, Any]) -> None:
             message["channel"] = channel.channel
         post_json(_secret(channel.webhook_url_env), json.dumps(message).encode(), {})
     elif isinstance(channel, EmailChannel):
-        _send_email(channel, alert)
+        _send_email(channel, alert, key)
     elif isinstance(channel, LogChannel):
-        log.log(logging.getLevelName(channel.level.upper()), "event=alert %s", summary(alert))
+        level = logging.getLevelName(channel.level.upper())
+        log.log(level, "event=alert idempotency_key=%s %s", key, summary(alert))
 
 
-def _send_email(channel: EmailChannel, alert: Mapping[str, Any]) -> None:
+def _send_email(channel: EmailChannel, alert: Mapping[str, Any], key: str) -> None:
     host = _required("NEWS_INGEST_SMTP_HOST")
     message = EmailMessage()
     message["Subject"] = summary(alert)[:200]
     message["From"] = os.environ.get("NEWS_INGEST_SMTP_FROM", "news-ingest@localhost")
     message["To"] = ", ".join(channel.to)
-    message.set_content(json.dumps(payload(alert), ensure_ascii=False, indent=2))
+    message["Message-ID"] = f"<{key}@news-ingest>"
+    message.set_content(json.dumps(payload(alert, key), ensure_ascii=False, indent=2))
     port = int(os.environ.get("NEWS_INGEST_SMTP_PORT", "25"))
     with smtplib.SMTP(host, port, timeout=15) as smtp:
         if os.environ.get("NEWS_INGEST_SMTP_STARTTLS", "").lower() == "true":
@@ -137,8 +149,13 @@ def _send_email(channel: EmailChannel, alert: Mapping[str, Any]) -> None:
         smtp.send_message(message)
 
 
-def deliver(channels: Sequence[Channel], alert: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """Send to every channel not yet delivered; returns (delivered keys, errors)."""
+def deliver(
+    channels: Sequence[Channel],
+    alert: Mapping[str, Any],
+    on_progress: Callable[[list[str]], None] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Send to every channel not yet delivered; returns (delivered keys, errors).
+    ``on_progress`` sees the delivered keys after each channel that succeeded."""
     delivered = list(alert.get("delivered") or [])
     errors = []
     for channel in channels:
@@ -153,4 +170,6 @@ def deliver(channels: Sequence[Channel], alert: Mapping[str, Any]) -> tuple[list
             log.warning("event=notify_failed alert=%s error=%s", alert["_id"], error)
         else:
             delivered.append(key)
+            if on_progress is not None:
+                on_progress(list(delivered))
     return delivered, errors
