@@ -38,7 +38,7 @@ from news_ingest.es import leases, store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract.articles import analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
-from news_ingest.processes import worker_context
+from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
 
@@ -485,11 +485,17 @@ def extraction_pool(settings: Settings) -> Executor:
     ``news_ingest.processes``).
     """
     import multiprocessing.forkserver
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
     context = worker_context(["news_ingest.extraction_server"])
+    os.environ[POOL_PARENT_ENV] = str(os.getpid())  # the server's environment
     multiprocessing.forkserver.ensure_running()
-    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=settings.extract_workers,
+        mp_context=context,
+        initializer=die_with_pool_server,
+    )
 
 
 def run_once(
