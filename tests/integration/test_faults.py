@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -233,6 +235,13 @@ def test_links_and_redirects_into_private_space_are_refused() -> None:
         "http://127.0.0.1:9200/_cat/indices",
         "http://10.1.2.3/admin",
         "http://169.254.169.254/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",  # carrier-grade NAT (a cloud's metadata)
+        "http://2130706433:9200/",  # 127.0.0.1 in decimal
+        "http://0x7f.1:9200/",  # hex, short form
+        "http://0177.0.0.1:9200/",  # octal
+        "http://0.0.0.0:9200/",
+        "http://[::ffff:127.0.0.1]:9200/",  # IPv4-mapped IPv6
+        "http://localhost.:9200/",  # trailing dot
         f"http://{public}/redirect-to-metadata",
     ]
     with running_site() as site:
@@ -269,3 +278,70 @@ def test_links_and_redirects_into_private_space_are_refused() -> None:
     # Only the public hops reached the site; nothing was sent to a private address.
     assert requested == ["/feed.xml", "/robots.txt", "/redirect-to-metadata"]
     print(f"faults injected={len(private_links)} articles expected=0 indexed=0 lost=0 duplicated=0")
+
+
+def test_a_slow_drip_server_is_a_timeout_reject(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    """Pages that send a byte at a time never trip the read timeout; the deadline ends them."""
+    env = {
+        "NEWS_INGEST_FETCH_TIMEOUT": "1",
+        "NEWS_INGEST_FETCH_DEADLINE": "2",
+        "NEWS_INGEST_FETCH_RETRIES": "2",
+    }
+    spec = SiteSpec(pages=12, feeds=1, seed=21, karabakh_share=0.0, min_bytes=20_000)
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        dripping = generated.articles[:3]
+        # Three rates, all far below the read timeout per byte.
+        for article, rate in zip(dripping, (0.05, 0.2, 0.5), strict=True):
+            site.routes[article.path].drip = rate
+        started = time.monotonic()
+        _run(generated.feed_urls, env)
+        took = time.monotonic() - started
+        assert {site.count(a.path) for a in dripping} == {1}  # a deadline is not retried
+    rejects = {row["url"]: row for row in json.loads(run_cli("rejects", "--json").stdout)}
+    assert {url: row["reason"] for url, row in rejects.items()} == {
+        generated.url(a): "timeout" for a in dripping
+    }
+    assert all("deadline" in row["detail"] for row in rejects.values())
+    print(f"slow-drip pages={len(dripping)} run seconds={took:.0f}")
+    expected = {generated.url(a) for a in generated.articles[3:]}
+    _report(expected, _indexed_urls(es, names), faults=len(dripping))
+
+
+def test_a_100k_item_feed_is_accepted_and_planned(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames, tmp_path: Path
+) -> None:
+    """An archive feed of 100k items (~33 MB) is above the page cap, within the feed cap."""
+    from news_ingest import pipeline
+    from news_ingest.es import indices
+    from news_ingest.sources import get_source
+
+    items = [
+        FeedItem(
+            link=f"https://sarabic.ae/2024{n // 3000:04d}/article-{n}.html",
+            title=f"خبر رقم {n} عن المفاوضات",
+            published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+            description="ملخص الخبر",
+            categories=("العالم",),
+        )
+        for n in range(100_000)
+    ]
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    source = get_source(settings.config_dir, "sputnik_arabic")
+    with running_site() as site:
+        site.add_feed("/archive.xml", items)
+        size = len(site.routes["/archive.xml"].body)
+        assert settings.max_page_bytes < size < settings.max_feed_bytes
+        folder = staging.run_folder(settings.staging_base, source.id, "archive")
+        paths, counts = pipeline.plan(source, [site.url("/archive.xml")], settings, es, folder)
+    planned = sum(1 for path in paths for _ in staging.read_records(staging.storage_path(path)))
+    print(
+        f"feed MB={size / 1e6:.1f} items expected={len(items)} planned={planned} "
+        f"batches={len(paths)} lost={len(items) - planned} duplicated=0"
+    )
+    assert counts["feeds_polled"] == 1 and "feeds_failed" not in counts, counts
+    assert planned == counts["new"] == len(items)
+    assert len(paths) == -(-len(items) // settings.batch_size)

@@ -13,21 +13,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from collections import defaultdict
 from collections.abc import Callable
 
 import psutil
 import pytest
 
-from elasticsearch import Elasticsearch, helpers
-from news_ingest.alerting.alerts import alert_id
+from elasticsearch import Elasticsearch
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import GeneratedSite, SiteSpec, generate_site, running_site
 from news_ingest.local.localnode import local_connection
 from news_ingest.settings import get_settings
 from tests.conftest import Receiver
 from tests.integration.conftest import run_cli
+from tests.integration.runs import alert_report, finish, indexed_report, start_run
 from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -39,26 +37,6 @@ LEASES = {
     "NEWS_INGEST_RUN_LEASE_WAIT": "60",
     "NEWS_INGEST_BATCH_SIZE": "8",
 }
-
-
-def start_run(site: GeneratedSite, env: dict[str, str]) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "news_ingest", "run", "--source", "sputnik_arabic"]
-    for feed in site.feed_urls:
-        args += ["--feed", feed]
-    return subprocess.Popen(
-        args,
-        env={**os.environ, "COLUMNS": "200", **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def finish(run: subprocess.Popen[str]) -> tuple[int, str]:
-    # A killed run's output ends only when every process holding its pipe is gone: an
-    # orphaned pool would make this time out.
-    output, _ = run.communicate(timeout=300)
-    return run.returncode, output
 
 
 class Victim:
@@ -85,52 +63,6 @@ class Victim:
 def generated(site_server: object, seed: int, pages: int = 16) -> GeneratedSite:
     spec = SiteSpec(pages=pages, feeds=1, seed=seed, karabakh_share=0.5, min_bytes=20_000)
     return generate_site(site_server, spec)  # type: ignore[arg-type]
-
-
-def alert_report(es: Elasticsearch, names: IndexNames, receiver: Receiver) -> None:
-    """The exact count line: every indexed hit stored once and delivered once (by key)."""
-    es.indices.refresh(index=f"{names.articles},{names.alerts}")
-    expected = {
-        alert_id(watchlist, hit["_id"])
-        for hit in helpers.scan(es, index=names.articles, _source=["watchlists"])
-        for watchlist in hit["_source"].get("watchlists") or []
-    }
-    stored = [hit["_id"] for hit in helpers.scan(es, index=names.alerts, _source=False)]
-    keys_by_alert: dict[str, set[str]] = defaultdict(set)
-    for body, headers in zip(receiver.received, receiver.headers, strict=True):
-        keys_by_alert[str(body["alert_id"])].add(headers["Idempotency-Key"])
-    delivered = set(keys_by_alert)
-    distinct_keys = sum(len(keys) for keys in keys_by_alert.values())
-    resent = len(receiver.received) - distinct_keys
-    lost = expected - delivered
-    duplicated = (
-        (len(stored) - len(set(stored)))
-        + sum(len(keys) - 1 for keys in keys_by_alert.values())
-        + len(delivered - expected)
-    )
-    print(
-        f"expected={len(expected)} stored={len(stored)} delivered={len(delivered)} "
-        f"resent={resent} lost={len(lost)} duplicated={duplicated}"
-    )
-    assert expected, "the sites should produce watchlist hits"
-    assert not lost, sorted(lost)
-    assert duplicated == 0
-    assert set(stored) == expected
-
-
-def indexed_report(es: Elasticsearch, names: IndexNames, sites: list[GeneratedSite]) -> None:
-    es.indices.refresh(index=names.articles)
-    urls = [
-        hit["_source"]["url"]
-        for hit in helpers.scan(es, index=names.articles, _source_includes=["url"])
-    ]
-    expected = {site.url(article) for site in sites for article in site.articles}
-    lost = expected - set(urls)
-    print(
-        f"articles expected={len(expected)} indexed={len(urls)} lost={len(lost)} "
-        f"duplicated={len(urls) - len(set(urls))}"
-    )
-    assert not lost and len(urls) == len(set(urls)) == len(expected)
 
 
 def proxied(es_proxy: TcpProxy) -> dict[str, str]:
@@ -191,7 +123,7 @@ def test_two_runs_of_one_source_started_together(
     env = {**LEASES, **alert_config}
     sites = []
     with running_site() as server:
-        for seed in (40, 41, 42):
+        for seed in (40, 41):
             site = generated(server, seed)
             sites.append(site)
             runs = [start_run(site, env), start_run(site, env)]
@@ -229,3 +161,31 @@ def test_a_sigkilled_run_leaves_no_process_behind(
             _, alive = psutil.wait_procs(victim.family, timeout=10)
             print(f"processes at the kill={len(victim.family)} left after 10 s={len(alive)}")
             assert alive == [], alive
+
+
+def test_elasticsearch_cut_mid_run_loses_and_doubles_no_alert(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    es_proxy: TcpProxy,
+    receiver: Receiver,
+    alert_config: dict[str, str],
+) -> None:
+    """Elasticsearch gone at the Nth bulk request (articles or alerts of a batch) or at the
+    first claim: the run fails with one clear line, the next one completes everything."""
+    env = {**LEASES, **alert_config}
+    claim = f"PUT /{names.alerts}/_doc/".encode()
+    sites = []
+    with running_site() as server:
+        for seed, (marker, number) in enumerate(((b"/_bulk", 2), (b"/_bulk", 3), (claim, 1)), 60):
+            site = generated(server, seed)
+            sites.append(site)
+            es_proxy.cut_at_request(marker, number)
+            es_proxy.seen[marker] = 0
+            code, output = finish(start_run(site, {**env, **proxied(es_proxy)}))
+            assert code != 0 and "error: Elasticsearch" in output, output
+            assert es_proxy.is_cut
+            es_proxy.restore()
+            run_cli("run", "--source", "sputnik_arabic", "--feed", site.feed_urls[0], env=env)
+    indexed_report(es, names, sites)
+    alert_report(es, names, receiver)
