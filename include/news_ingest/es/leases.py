@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch
+from elasticsearch import ConflictError, Elasticsearch, TransportError
 from news_ingest.es.indices import IndexNames
 
 log = logging.getLogger(__name__)
@@ -143,10 +143,12 @@ class RunLease:
             )
 
     def release(self) -> None:
-        current = self.es.options(ignore_status=404).get(index=self.index, id=self.source_id)
-        if not current.get("found") or current["_source"].get("owner") != self.owner:
-            return
+        """Free the lease if it is still ours. Best effort: when Elasticsearch is away (the
+        run is failing because of it) the lease expires by itself."""
         try:
+            current = self.es.options(ignore_status=404).get(index=self.index, id=self.source_id)
+            if not current.get("found") or current["_source"].get("owner") != self.owner:
+                return
             self.es.delete(
                 index=self.index,
                 id=self.source_id,
@@ -155,6 +157,13 @@ class RunLease:
             )
         except ConflictError:
             return  # renewed by a task of this run meanwhile, or taken over: not ours to drop
+        except TransportError as exc:
+            log.warning(
+                "event=run_lease_not_released source=%s error=%s (it expires by itself)",
+                self.source_id,
+                exc,
+            )
+            return
         log.info("event=run_lease_released source=%s owner=%s", self.source_id, self.owner)
 
     @contextmanager
