@@ -362,7 +362,9 @@ def alerts_list(
             str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
             f"published+{_duration(delay)} / fetched+{_duration(fetched)}",
-            "yes" if row.get("notified") else f"no: {row.get('notify_error') or 'pending'}",
+            "yes"
+            if row.get("notified")
+            else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",
         )
     console.print(table)
 

@@ -70,6 +70,9 @@ def airflow(
         yield real
 
 
+# One scheduler start serves both this run and the concurrent-run rounds after it (a start
+# costs minutes on a loaded machine), so the test gets more than the default budget.
+@pytest.mark.timeout(900)
 def test_a_triggered_run_ingests_every_page_under_a_real_scheduler(
     airflow: Standalone,
     served: FixtureSite,
@@ -154,7 +157,7 @@ def _cli_runs_during_dag_runs(
     one are never taken for leftovers by the other, and every alert goes out once."""
     sites = [first]
     for seed, cli_first in ((60, False), (61, True)):
-        more = generate_site(served, SiteSpec(pages=24, feeds=1, seed=seed, karabakh_share=0.5))
+        more = generate_site(served, SiteSpec(pages=12, feeds=1, seed=seed, karabakh_share=0.5))
         sites.append(more)
         env = {**alert_config, **LEASE_WAIT, "NEWS_INGEST_BATCH_SIZE": "8"}
         if cli_first:
