@@ -14,30 +14,16 @@ import argparse
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 from news_ingest.crawl import feeds
 from news_ingest.crawl.feeds import FeedEntry, parse_feed
-from news_ingest.local.fixturesite import FeedItem, rss_feed
+from news_ingest.local.fixturesite import archive_items, rss_feed
 
 FEED = "https://sarabic.ae/export/rss2/archive/index.xml"
 
 
 def archive_feed(items: int) -> bytes:
-    return rss_feed(
-        [
-            FeedItem(
-                link=f"https://sarabic.ae/2024{n // 3000:04d}/article-{n}.html",
-                title=f"خبر رقم {n} عن المفاوضات",
-                published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
-                description="ملخص الخبر",
-                categories=("العالم",),
-            )
-            for n in range(items)
-        ],
-        title="archive",
-        link="https://sarabic.ae/",
-    )
+    return rss_feed(archive_items(items), title="archive", link="https://sarabic.ae/")
 
 
 def measure(parse: Callable[[], list[FeedEntry]]) -> tuple[float, float, list[FeedEntry]]:

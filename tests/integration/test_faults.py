@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -24,6 +23,7 @@ from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import (
     FeedItem,
     SiteSpec,
+    archive_items,
     generate_site,
     rss_feed,
     running_site,
@@ -318,16 +318,7 @@ def test_a_100k_item_feed_is_accepted_and_planned(
     from news_ingest.es import indices
     from news_ingest.sources import get_source
 
-    items = [
-        FeedItem(
-            link=f"https://sarabic.ae/2024{n // 3000:04d}/article-{n}.html",
-            title=f"خبر رقم {n} عن المفاوضات",
-            published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
-            description="ملخص الخبر",
-            categories=("العالم",),
-        )
-        for n in range(100_000)
-    ]
+    items = archive_items(100_000)
     settings = get_settings()
     indices.install(es, settings.index_prefix)
     source = get_source(settings.config_dir, "sputnik_arabic")

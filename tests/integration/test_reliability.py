@@ -65,6 +65,20 @@ def generated(site_server: object, seed: int, pages: int = 16) -> GeneratedSite:
     return generate_site(site_server, spec)  # type: ignore[arg-type]
 
 
+Env = dict[str, str]
+
+
+@pytest.fixture
+def env(ingest_env: Env, alert_config: Env) -> Env:
+    """What the runs of these tests get: short leases, alerts to the test's receiver."""
+    return {**LEASES, **alert_config}
+
+
+def claim_request(names: IndexNames) -> bytes:
+    """The request line of a conditional write to an alert (a claim or its progress)."""
+    return f"PUT /{names.alerts}/_doc/".encode()
+
+
 def proxied(es_proxy: TcpProxy) -> dict[str, str]:
     _, user, password = local_connection(get_settings())
     return {
@@ -75,15 +89,9 @@ def proxied(es_proxy: TcpProxy) -> dict[str, str]:
 
 
 def test_sigkill_at_several_points_loses_and_doubles_no_alert(
-    ingest_env: dict[str, str],
-    es: Elasticsearch,
-    names: IndexNames,
-    es_proxy: TcpProxy,
-    receiver: Receiver,
-    alert_config: dict[str, str],
+    es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy, receiver: Receiver, env: Env
 ) -> None:
-    env = {**LEASES, **alert_config}
-    claim = f"PUT /{names.alerts}/_doc/".encode()
+    claim = claim_request(names)
     # Where the run dies: after batch 1's articles are written but before its alerts are
     # stored; after the first channel answered but before that was recorded; as the
     # receiver gets the first alert (the claim written, the answer never read).
@@ -119,13 +127,8 @@ def test_sigkill_at_several_points_loses_and_doubles_no_alert(
 
 
 def test_two_runs_of_one_source_started_together(
-    ingest_env: dict[str, str],
-    es: Elasticsearch,
-    names: IndexNames,
-    receiver: Receiver,
-    alert_config: dict[str, str],
+    es: Elasticsearch, names: IndexNames, receiver: Receiver, env: Env
 ) -> None:
-    env = {**LEASES, **alert_config}
     sites = []
     with running_site() as server:
         for seed in (40, 41):
@@ -152,17 +155,11 @@ def test_two_runs_of_one_source_started_together(
 
 
 def test_elasticsearch_cut_mid_run_loses_and_doubles_no_alert(
-    ingest_env: dict[str, str],
-    es: Elasticsearch,
-    names: IndexNames,
-    es_proxy: TcpProxy,
-    receiver: Receiver,
-    alert_config: dict[str, str],
+    es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy, receiver: Receiver, env: Env
 ) -> None:
     """Elasticsearch gone at the Nth bulk request (articles or alerts of a batch) or at the
     first claim: the run fails with one clear line, the next one completes everything."""
-    env = {**LEASES, **alert_config}
-    claim = f"PUT /{names.alerts}/_doc/".encode()
+    claim = claim_request(names)
     sites = []
     with running_site() as server:
         for seed, (marker, number) in enumerate(((b"/_bulk", 3), (claim, 1)), 60):

@@ -60,6 +60,21 @@ class FeedItem:
     categories: tuple[str, ...] = ()
 
 
+def archive_items(count: int) -> list[FeedItem]:
+    """An archive feed's items: ``count`` short Arabic entries a minute apart (100k of them
+    make a ~33 MB RSS document, the size of a large site's full archive feed)."""
+    return [
+        FeedItem(
+            link=f"https://sarabic.ae/2024{n // 3000:04d}/article-{n}.html",
+            title=f"خبر رقم {n} عن المفاوضات",
+            published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+            description="ملخص الخبر",
+            categories=("العالم",),
+        )
+        for n in range(count)
+    ]
+
+
 def rss_feed(items: Iterable[FeedItem], *, title: str, link: str) -> bytes:
     """An RSS 2.0 document, shaped like Sputnik's export feeds."""
     parts = [
