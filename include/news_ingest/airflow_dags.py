@@ -13,14 +13,20 @@ writes them, so an Elasticsearch outage makes index retry from the staged file.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+    from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,27 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 def _run_id() -> str:
     return str(get_current_context()["run_id"])
+
+
+@contextmanager
+def _source_lease(
+    source: Source, settings: Settings, es: Elasticsearch, *, release: bool = False
+) -> Iterator[None]:
+    """Every task of a DAG run holds the source's run lease under one owner (the DAG run),
+    so a CLI run or a backfill of the same source waits; the last task frees it."""
+    from news_ingest.es import leases
+    from news_ingest.es.indices import IndexNames
+
+    with leases.holding(
+        es,
+        IndexNames(settings.index_prefix),
+        source.id,
+        f"airflow:{source.id}:{_run_id()}",
+        ttl=settings.run_lease_seconds,
+        wait=settings.run_lease_wait,
+        release=release,
+    ):
+        yield
 
 
 def build_source_dag(source: Source) -> DAG:
@@ -72,7 +99,8 @@ def build_source_dag(source: Source) -> DAG:
             indices.install(es, settings.index_prefix)
             folder = staging.run_folder(settings.staging_base, source.id, _run_id())
             try:
-                paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+                with _source_lease(source, settings, es):
+                    paths, counts = pipeline.plan(source, feeds, settings, es, folder)
             except pipeline.FeedsUnreachable as exc:
                 # No retries: they would hold the DAG (one active run) for many minutes,
                 # manual and backfill runs waiting behind it; the next scheduled run is
@@ -84,10 +112,12 @@ def build_source_dag(source: Source) -> DAG:
         @task
         def fetch(entries_path: str) -> dict[str, Any]:
             from news_ingest import pipeline
+            from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            with pipeline.extraction_pool(settings) as pool:
+            es = store.connect(settings)
+            with _source_lease(source, settings, es), pipeline.extraction_pool(settings) as pool:
                 docs_path, counts = pipeline.fetch(entries_path, settings, pool)
             log.info("fetched and extracted %s: %s", docs_path, counts)
             return {"docs_path": docs_path, "counts": counts}
@@ -95,9 +125,12 @@ def build_source_dag(source: Source) -> DAG:
         @task
         def pending() -> list[str]:
             from news_ingest import pipeline
+            from news_ingest.es import store
             from news_ingest.settings import get_settings
 
-            paths = pipeline.pending_batches(get_settings(), source.id, _run_id())
+            settings = get_settings()
+            with _source_lease(source, settings, store.connect(settings)):
+                paths = pipeline.pending_batches(settings, source.id, _run_id())
             log.info("%d document batch(es) left by earlier runs", len(paths))
             return paths
 
@@ -109,19 +142,25 @@ def build_source_dag(source: Source) -> DAG:
 
             settings = get_settings()
             es = store.connect(settings)
-            counts = pipeline.index(docs_path, settings, es, source_id=source.id, run_id=_run_id())
+            with _source_lease(source, settings, es):
+                counts = pipeline.index(
+                    docs_path, settings, es, source_id=source.id, run_id=_run_id()
+                )
             log.info("indexed %s: %s", docs_path, counts)
             return counts
 
         @task(trigger_rule="all_done")
         def notify() -> dict[str, int]:
-            """Runs even when a batch failed: alerts stored by the others still go out."""
+            """Runs even when a batch failed: alerts stored by the others still go out.
+            The run's last task with Elasticsearch, so it frees the source's lease."""
             from news_ingest import pipeline
             from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            return pipeline.notify_pending(settings, store.connect(settings))
+            es = store.connect(settings)
+            with _source_lease(source, settings, es, release=True):
+                return pipeline.notify_pending(settings, es)
 
         @task(trigger_rule="none_failed")
         def report(

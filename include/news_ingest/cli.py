@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from news_ingest.configfile import ConfigError
 from news_ingest.es import indices, store
 from news_ingest.local import localnode
 from news_ingest.logs import configure_logging
+from news_ingest.redaction import redact
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
 
@@ -63,7 +65,7 @@ console = Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(f"[red]error:[/red] {escape(redact(message))}", markup=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -108,6 +110,7 @@ def run(
     """One pass over a source's feeds (or ad-hoc --feed URLs): poll, fetch, extract, index."""
     # Imported here: extraction pulls in trafilatura, which the `es` commands never need.
     from news_ingest import pipeline
+    from news_ingest.es import leases
 
     settings = get_settings()
     configure_logging()
@@ -146,7 +149,12 @@ def run(
                 on_page=page_done,
                 on_planned=planned,
             )
-        except (store.StoreUnavailable, pipeline.FeedsUnreachable) as exc:
+        except (
+            store.StoreUnavailable,
+            pipeline.FeedsUnreachable,
+            leases.LeaseHeld,
+            leases.LeaseLost,
+        ) as exc:
             raise _fail(str(exc)) from None
     table = Table(title=f"run {run_id} of {source.id}")
     table.add_column("count")
@@ -354,7 +362,9 @@ def alerts_list(
             str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
             f"published+{_duration(delay)} / fetched+{_duration(fetched)}",
-            "yes" if row.get("notified") else f"no: {row.get('notify_error') or 'pending'}",
+            "yes"
+            if row.get("notified")
+            else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",
         )
     console.print(table)
 

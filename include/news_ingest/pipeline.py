@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, notify
+from news_ingest.alerting import alerts, delivery, notify
 from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
-from news_ingest.es import store
+from news_ingest.es import leases, store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract.articles import analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
-from news_ingest.processes import worker_context
+from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
 
@@ -159,7 +159,11 @@ async def _poll(
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
-        response = await fetcher.get(feed_url, validators.request_headers())
+        # Feeds have their own cap: an archive feed of 100k items is ~33 MB, far above a
+        # page's. The body is held once (bounded by the cap) and parsed in one go.
+        response = await fetcher.get(
+            feed_url, validators.request_headers(), max_bytes=fetcher.settings.max_feed_bytes
+        )
     except FetchError as exc:
         log.error("event=feed_failed feed=%s reason=%s detail=%s", feed_url, exc.reason, exc.detail)
         failed = {"feeds_failed": 1, f"feed_{exc.reason}": 1}
@@ -353,7 +357,7 @@ def index(
     )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
-    delivery = deliver(settings, es, new_alerts)
+    delivered = deliver(settings, es, [alert["_id"] for alert in new_alerts])
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, [a["doc"] for a in articles])
@@ -367,7 +371,7 @@ def index(
         failed=len(result.failed),
         alerts=len(new_alerts),
     )
-    counts.update(delivery)
+    counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
     path.unlink()
     log.info("event=indexed batch=%s run=%s %s", path.name, run_id, _fmt(counts))
@@ -390,31 +394,41 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
-    """Deliver every alert still undelivered: those whose delivery failed when their batch
-    was indexed, in this run or an earlier one, and those a backfill stored."""
-    counts = deliver(settings, es, alerts.undelivered(es, IndexNames(settings.index_prefix)))
+    """Store the alerts indexed articles are missing (a run that died after its bulk write,
+    say), then deliver every alert not yet delivered whose claim is free: new ones, failed
+    ones, and deliveries whose process died (once their lease expired)."""
+    names = IndexNames(settings.index_prefix)
+    watchlists = alerts.watchlists_in(str(settings.config_dir))
+    recovered = alerts.store_missing_alerts(es, names, watchlists, datetime.now(UTC))
+    counts = {"alerts_recovered": recovered} if recovered else {}
+    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names)))
     log.info("event=notified %s", _fmt(counts))
     return counts
 
 
-def deliver(settings: Settings, es: Elasticsearch, pending: Iterable[dict[str, Any]]) -> Counts:
-    """Send each alert to its watchlist's channels and record the outcome on the alert.
+def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> Counts:
+    """Claim each alert and send it to its watchlist's channels (``news_ingest.alerting.delivery``).
 
-    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts. Each outcome is
-    written as soon as it is known, so a crash part-way resends at most the alert in flight.
+    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
+    ``notify_skipped`` alerts another process holds or already delivered.
     """
-    names = IndexNames(settings.index_prefix)
     by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
-    counts: Counter[str] = Counter()
-    for alert in pending:
+
+    def send(
+        alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
+    ) -> tuple[list[str], list[str]]:
         watchlist = by_id.get(alert["watchlist"])
         if watchlist is None:
-            delivered, errors = alert.get("delivered") or [], ["watchlist no longer configured"]
-        else:
-            delivered, errors = notify.deliver(watchlist.channels, alert)
-        alerts.record_delivery(es, names, alert, delivered, errors)
-        counts["notify_failed" if errors else "notified"] += 1
-    return dict(counts)
+            return list(alert.get("delivered") or []), ["watchlist no longer configured"]
+        return notify.deliver(watchlist.channels, alert, on_progress)
+
+    claims = delivery.ClaimStore(
+        es,
+        IndexNames(settings.index_prefix),
+        owner=delivery.process_owner(),
+        lease=settings.alert_lease_seconds,
+    )
+    return delivery.deliver_claimed(claims, alert_ids, send, settings.alert_max_attempts)
 
 
 def pending_batches(settings: Settings, source_id: str, current_run: str) -> list[str]:
@@ -471,11 +485,17 @@ def extraction_pool(settings: Settings) -> Executor:
     ``news_ingest.processes``).
     """
     import multiprocessing.forkserver
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
     context = worker_context(["news_ingest.extraction_server"])
+    os.environ[POOL_PARENT_ENV] = str(os.getpid())  # the server's environment
     multiprocessing.forkserver.ensure_running()
-    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=settings.extract_workers,
+        mp_context=context,
+        initializer=die_with_pool_server,
+    )
 
 
 def run_once(
@@ -488,22 +508,32 @@ def run_once(
     on_page: Callable[[], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
 ) -> Counts:
-    """Plan, fetch and index one source in this process: what ``news-ingest run`` does."""
+    """Plan, fetch and index one source in this process: what ``news-ingest run`` does.
+
+    The whole run holds the source's lease (``news_ingest.es.leases``): a second run of the
+    source waits for it or stops with a message naming this one.
+    """
     folder = staging.run_folder(settings.staging_base, source.id, run_id)
-    with extraction_pool(settings) as pool:
+    names = IndexNames(settings.index_prefix)
+    lease = leases.holding(
+        es, names, source.id, run_id, ttl=settings.run_lease_seconds, wait=settings.run_lease_wait
+    )
+    with lease as held, extraction_pool(settings) as pool:
         entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder, pool)
         if on_planned is not None:
             on_planned(plan_counts.get("new", 0))
         all_counts = [plan_counts]
         try:
-            _fetch_and_index(source, entry_paths, settings, es, pool, run_id, on_page, all_counts)
+            _fetch_and_index(
+                source, entry_paths, settings, es, pool, run_id, on_page, all_counts, held.check
+            )
         except ElasticsearchConnectionError as exc:
             raise store.StoreUnavailable(
                 f"Elasticsearch became unreachable during the run ({exc}); the batches "
                 f"fetched so far stay staged under {folder} and the next run indexes them"
             ) from None
-    store.refresh(es, IndexNames(settings.index_prefix))
-    all_counts.append(notify_pending(settings, es))
+        store.refresh(es, names)
+        all_counts.append(notify_pending(settings, es))
     return merge_counts(all_counts)
 
 
@@ -516,6 +546,7 @@ def _fetch_and_index(
     run_id: str,
     on_page: Callable[[], None] | None,
     all_counts: list[Counts],
+    check_lease: Callable[[], None],
 ) -> None:
     with ThreadPoolExecutor(1, "fetch") as fetcher:
         started: list[Future[FetchedBatch]] = []
@@ -531,11 +562,13 @@ def _fetch_and_index(
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))
         for docs_path in pending_batches(settings, source.id, run_id):
+            check_lease()
             all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
         batches = iter(started)
         for batch in batches:
             docs_path, fetch_counts = batch.result().finish()
             all_counts.append(fetch_counts)
+            check_lease()
             try:
                 all_counts.append(
                     index(docs_path, settings, es, source_id=source.id, run_id=run_id)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-import yaml
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
@@ -24,18 +21,6 @@ KARABAKH_FILES = {
     "russian-peacekeepers-karabakh.html",
     "sochi-trilateral-meeting-flash.html",
 }
-
-
-@pytest.fixture
-def alert_config(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
-    """The project's config with the karabakh watchlist delivering to the receiver."""
-    config = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "include" / "config", config)
-    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
-    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
-    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
-    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    return {"NEWS_INGEST_CONFIG_DIR": str(config)}
 
 
 def test_alert_once_and_redeliver_after_webhook_outage(

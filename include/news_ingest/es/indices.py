@@ -27,7 +27,7 @@ TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
 ARTICLES_MAPPING_VERSION = 2
 ARABIC_MODULE = "analysis-common"
-STATE_INDICES = ("feeds", "rejects", "alerts")
+STATE_INDICES = ("feeds", "rejects", "alerts", "leases")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,10 @@ class IndexNames:
     @property
     def alerts(self) -> str:
         return f"{self.prefix}-alerts"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.prefix}-leases"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
@@ -108,7 +112,9 @@ def install(es: Elasticsearch, prefix: str) -> str:
     else:
         _warn_if_outdated(es, names)
     for state in STATE_INDICES:
-        _create_if_missing(es, f"{prefix}-{state}", load_body(state))
+        body = load_body(state)
+        if not _create_if_missing(es, f"{prefix}-{state}", body):
+            _add_new_fields(es, f"{prefix}-{state}", body["mappings"])
     return variant
 
 
@@ -159,6 +165,15 @@ def _warn_if_outdated(es: Elasticsearch, names: IndexNames) -> None:
             ARTICLES_MAPPING_VERSION,
             FOLDING_VERSION,
         )
+
+
+def _add_new_fields(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    """State indices only gain fields, so one made by an older version takes them in place."""
+    current = es.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    new = {k: v for k, v in mappings["properties"].items() if k not in current}
+    if new:
+        es.indices.put_mapping(index=index, properties=new)
+        log.info("event=mapping_extended index=%s fields=%s", index, ",".join(sorted(new)))
 
 
 def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:
