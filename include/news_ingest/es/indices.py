@@ -3,10 +3,14 @@
 Articles live in a versioned index behind an alias (``<prefix>-articles`` ->
 ``<prefix>-articles-v1``) so a mapping change is a reindex and an atomic alias swap
 (`news-ingest reindex`, news_ingest.es.reindex). The ``-vN`` suffix counts generations; the
-mapping version and the Python folding version an index was built with are in its ``_meta``. The
-Arabic analysis filters come from Elasticsearch's ``analysis-common`` module; a node
-without it (the integ-test distribution used locally) gets the core fallback, and the
-choice is written into the index ``_meta`` so nobody has to guess later.
+mapping version and the Python folding version an index was built with are in its ``_meta``.
+
+Analysis: the full chain (``analysis-arabic.json``) needs analyzers and filters that a full
+Elasticsearch has in its ``analysis-common`` module and the local node gets from the project's
+``news-ingest-analysis`` plugin. Which one a node has does not matter: the chain is chosen by
+asking the node to analyse with every analyzer of it (``_analyze`` probes), and a node that
+cannot gets the core fallback. The choice, and the analysis plugins the node carries, are
+written into the index ``_meta`` so nobody has to guess later.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
 ARTICLES_MAPPING_VERSION = 2
-ARABIC_MODULE = "analysis-common"
+# Best first; the last one must work on any node.
+ANALYSIS_VARIANTS = ("arabic", "core")
+PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
 STATE_INDICES = ("feeds", "rejects", "alerts", "leases")
 
 
@@ -73,11 +79,49 @@ def node_modules(es: Elasticsearch) -> set[str]:
     return modules
 
 
-def analysis_variant(modules: set[str]) -> str:
-    return "arabic" if ARABIC_MODULE in modules else "core"
+def node_plugins(es: Elasticsearch) -> list[str]:
+    """``name version`` of each plugin the nodes carry (modules are part of the distribution)."""
+    nodes = es.nodes.info(metric="plugins")["nodes"]
+    found = {
+        f"{plugin['name']} {plugin['version']}"
+        for node in nodes.values()
+        for plugin in node.get("plugins", [])
+    }
+    return sorted(found)
 
 
-def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -> dict[str, Any]:
+def analysis_probes(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``_analyze`` body per analyzer of an analysis section, filters defined inline."""
+    filters: dict[str, Any] = analysis.get("filter", {})
+    probes = []
+    for definition in analysis["analyzer"].values():
+        if definition["type"] == "custom":
+            chain = [filters.get(name, name) for name in definition.get("filter", [])]
+            probe = {"tokenizer": definition["tokenizer"], "filter": chain}
+        else:
+            probe = {"analyzer": definition["type"]}
+        probes.append({**probe, "text": PROBE_TEXT})
+    return probes
+
+
+def can_analyse(es: Elasticsearch, analysis: dict[str, Any]) -> bool:
+    for probe in analysis_probes(analysis):
+        try:
+            es.indices.analyze(**probe)
+        except BadRequestError:
+            return False
+    return True
+
+
+def analysis_variant(es: Elasticsearch) -> str:
+    """The best analysis chain every analyzer of which this node can run."""
+    usable = (v for v in ANALYSIS_VARIANTS[:-1] if can_analyse(es, load_body(f"analysis-{v}")))
+    return next(usable, ANALYSIS_VARIANTS[-1])
+
+
+def articles_index_body(
+    variant: str, version: int = ARTICLES_MAPPING_VERSION, plugins: list[str] | None = None
+) -> dict[str, Any]:
     body = load_body("articles")
     body["settings"]["analysis"] = load_body(f"analysis-{variant}")
     body["mappings"]["_meta"] = {
@@ -87,8 +131,9 @@ def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -
         "analysis_note": (
             "full Arabic chain (normalisation, stop words, light stemming)"
             if variant == "arabic"
-            else f"fallback: node lacks {ARABIC_MODULE}; standard tokenizer + Arabic stop words"
+            else "fallback: the node cannot run the Arabic chain; standard + Arabic stop words"
         ),
+        "node_plugins": plugins or [],
     }
     return body
 
@@ -96,13 +141,12 @@ def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -
 def install(es: Elasticsearch, prefix: str) -> str:
     """Create the templates and indices a run needs; idempotent. Returns the analysis variant."""
     names = IndexNames(prefix)
-    variant = analysis_variant(node_modules(es))
+    variant = put_articles_template(es, names)
     if variant == "core":
         log.warning(
-            "event=analysis_fallback node lacks %s: Arabic search uses the core fallback chain",
-            ARABIC_MODULE,
+            "event=analysis_fallback the node cannot run the Arabic analysis chain "
+            "(analysis-common or the news-ingest-analysis plugin): search uses the core chain"
         )
-    put_articles_template(es, names, variant)
     if not es.indices.exists_alias(name=names.articles):
         first = names.articles_version(1)
         if not _create_if_missing(
@@ -118,9 +162,10 @@ def install(es: Elasticsearch, prefix: str) -> str:
     return variant
 
 
-def put_articles_template(es: Elasticsearch, names: IndexNames, variant: str) -> None:
-    """The template every ``<prefix>-articles-vN`` index is created from."""
-    body = articles_index_body(variant)
+def put_articles_template(es: Elasticsearch, names: IndexNames) -> str:
+    """The template every ``<prefix>-articles-vN`` index is created from; returns its chain."""
+    variant = analysis_variant(es)
+    body = articles_index_body(variant, plugins=node_plugins(es))
     es.indices.put_index_template(
         name=names.articles,
         index_patterns=[f"{names.articles}-v*"],
@@ -128,6 +173,7 @@ def put_articles_template(es: Elasticsearch, names: IndexNames, variant: str) ->
         template={"settings": body["settings"], "mappings": body["mappings"]},
         meta={"managed_by": "news-ingest"},
     )
+    return variant
 
 
 def articles_target(es: Elasticsearch, names: IndexNames) -> str:
