@@ -112,13 +112,16 @@ def build_source_dag(source: Source) -> DAG:
         @task
         def fetch(entries_path: str) -> dict[str, Any]:
             from news_ingest import pipeline
-            from news_ingest.es import store
+            from news_ingest.alerting import watchlist_store
+            from news_ingest.es import indices, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
+            names = indices.IndexNames(settings.index_prefix)
             es = store.connect(settings)
             with _source_lease(source, settings, es), pipeline.extraction_pool(settings) as pool:
-                docs_path, counts = pipeline.fetch(entries_path, settings, pool)
+                watchlists = watchlist_store.snapshot(es, names, settings.config_dir)
+                docs_path, counts = pipeline.fetch(entries_path, settings, pool, watchlists)
             log.info("fetched and extracted %s: %s", docs_path, counts)
             return {"docs_path": docs_path, "counts": counts}
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, delivery, notify
+from news_ingest.alerting import alerts, delivery, notify, watchlist_store
 from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
 from news_ingest.es import leases, store
@@ -208,6 +208,7 @@ def fetch(
     entries_path: str,
     settings: Settings,
     executor: Executor,
+    watchlists: str,
     on_page: Callable[[], None] | None = None,
 ) -> tuple[str, Counts]:
     """Fetch one staged batch of entries and extract each page as soon as it arrives.
@@ -215,15 +216,17 @@ def fetch(
     Pages go to ``executor`` (the extraction pool) while the rest of the batch is still on
     the network, so the cores extract while the fetcher waits. The batch's documents and
     rejects are staged next to the entries, which are then removed. ``on_page`` is called
-    once per entry when it is done (extracted or rejected).
+    once per entry when it is done (extracted or rejected). ``watchlists`` is the run's
+    snapshot (``watchlist_store.snapshot``): pages are matched against those versions.
     """
-    return start_fetch(entries_path, settings, executor, on_page).finish()
+    return start_fetch(entries_path, settings, executor, watchlists, on_page).finish()
 
 
 def start_fetch(
     entries_path: str,
     settings: Settings,
     executor: Executor,
+    watchlists: str,
     on_page: Callable[[], None] | None = None,
 ) -> FetchedBatch:
     """The first half of ``fetch``: every page fetched and handed to the pool; returns
@@ -234,7 +237,9 @@ def start_fetch(
         log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs)
         return FetchedBatch(entries, docs, [], {}, {}, staged_earlier=True)
     entry_by_url = {entry["url"]: entry for entry in staging.read_records(entries)}
-    analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
+    analyze = partial(
+        _analyze_and_match, config_dir=str(settings.config_dir), watchlists=watchlists
+    )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
     def start_analysis(fetched: Page | Rejected) -> None:
@@ -314,14 +319,16 @@ async def _fetch_all(
         return await fetcher.fetch_pages(urls, on_done)
 
 
-def _analyze_and_match(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+def _analyze_and_match(
+    entry: dict[str, Any], page: Page, config_dir: str, watchlists: str
+) -> dict[str, Any]:
     """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
     and done in the parent it would leave the pool idle while one core matches. Returns
     ``{"doc", "alerts"}`` (alerts not yet stamped: see index) or ``{"rejected"}``."""
     doc = analyze_page(entry, page, config_dir)
     if "rejected" in doc:
         return doc
-    found = alerts.alerts_for(alerts.watchlists_in(config_dir), doc)
+    found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
     return {"doc": doc, "alerts": found}
 
@@ -398,8 +405,9 @@ def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
     say), then deliver every alert not yet delivered whose claim is free: new ones, failed
     ones, and deliveries whose process died (once their lease expired)."""
     names = IndexNames(settings.index_prefix)
-    watchlists = alerts.watchlists_in(str(settings.config_dir))
-    recovered = alerts.store_missing_alerts(es, names, watchlists, datetime.now(UTC))
+    snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
+    active = watchlist_store.from_snapshot(snapshot)
+    recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
     counts = {"alerts_recovered": recovered} if recovered else {}
     counts.update(deliver(settings, es, alerts.undelivered_ids(es, names)))
     log.info("event=notified %s", _fmt(counts))
@@ -412,7 +420,9 @@ def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> 
     ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
     ``notify_skipped`` alerts another process holds or already delivered.
     """
-    by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
+    # The newest version's channels, even of a list disabled since its alert was raised.
+    names = IndexNames(settings.index_prefix)
+    by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(es, names)}
 
     def send(
         alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
@@ -424,7 +434,7 @@ def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> 
 
     claims = delivery.ClaimStore(
         es,
-        IndexNames(settings.index_prefix),
+        names,
         owner=delivery.process_owner(),
         lease=settings.alert_lease_seconds,
     )
@@ -463,14 +473,22 @@ def _fmt(counts: Counts | Counter[str]) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(counts.items()))
 
 
-def load_worker_state(config_dir: str) -> None:
+def load_worker_state(settings: Settings) -> None:
     """Load what every page's analysis needs: language profiles, taxonomy, watchlists.
 
     Otherwise each worker loads them at its first page, about 0.4 s per worker and pool.
+    The watchlists are the snapshot a run starting now takes; when Elasticsearch cannot be
+    asked, or a list changes before the run takes its snapshot, workers compile the run's
+    snapshot at their first page instead.
     """
     load_profiles()
-    taxonomy_in(config_dir)
-    alerts.watchlists_in(config_dir)
+    taxonomy_in(str(settings.config_dir))
+    try:
+        es = store.connect(settings)
+        names = IndexNames(settings.index_prefix)
+        watchlist_store.from_snapshot(watchlist_store.snapshot(es, names, settings.config_dir))
+    except Exception as exc:  # a preload that fails only costs the workers that time
+        log.info("event=preload_watchlists_skipped reason=%s", type(exc).__name__)
 
 
 def extraction_pool(settings: Settings) -> Executor:
@@ -519,13 +537,24 @@ def run_once(
         es, names, source.id, run_id, ttl=settings.run_lease_seconds, wait=settings.run_lease_wait
     )
     with lease as held, extraction_pool(settings) as pool:
+        # Taken once: every batch of the run matches the versions in force at its start.
+        watchlists = watchlist_store.snapshot(es, names, settings.config_dir)
         entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder, pool)
         if on_planned is not None:
             on_planned(plan_counts.get("new", 0))
         all_counts = [plan_counts]
         try:
             _fetch_and_index(
-                source, entry_paths, settings, es, pool, run_id, on_page, all_counts, held.check
+                source,
+                entry_paths,
+                settings,
+                es,
+                pool,
+                run_id,
+                watchlists,
+                on_page,
+                all_counts,
+                held.check,
             )
         except ElasticsearchConnectionError as exc:
             raise store.StoreUnavailable(
@@ -544,6 +573,7 @@ def _fetch_and_index(
     es: Elasticsearch,
     pool: Executor,
     run_id: str,
+    watchlists: str,
     on_page: Callable[[], None] | None,
     all_counts: list[Counts],
     check_lease: Callable[[], None],
@@ -557,7 +587,7 @@ def _fetch_and_index(
             # two batches of pages in memory.
             if number >= 2:
                 started[number - 2].result().wait()
-            return start_fetch(path, settings, pool, on_page)
+            return start_fetch(path, settings, pool, watchlists, on_page)
 
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))

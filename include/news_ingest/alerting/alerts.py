@@ -14,13 +14,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+from news_ingest.alerting.watchlist_store import Active
 from news_ingest.es.indices import IndexNames
-from news_ingest.text.watchlists import Watchlist, WatchlistMatch, load_watchlists, match_watchlist
+from news_ingest.text.watchlists import Watchlist, WatchlistMatch, match_watchlist
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +36,6 @@ ARTICLE_FIELDS = [
 ]
 
 
-@cache
-def watchlists_in(config_dir: str) -> tuple[Watchlist, ...]:
-    return tuple(load_watchlists(Path(config_dir) / "watchlists.yaml"))
-
-
 def alert_id(watchlist_id: str, article_id: str) -> str:
     return hashlib.sha256(f"{watchlist_id}\x1f{article_id}".encode()).hexdigest()[:32]
 
@@ -54,13 +48,15 @@ def match_article(
 
 
 def build_alert(
-    watchlist: Watchlist, match: WatchlistMatch, article: Mapping[str, Any]
+    active: Active, match: WatchlistMatch, article: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The alert document for one match, without its time: see ``stamped``."""
+    watchlist = active.watchlist
     return {
         "_id": alert_id(watchlist.id, article["_id"]),
         "watchlist": watchlist.id,
         "watchlist_name": watchlist.name,
+        "watchlist_version": active.version,
         "severity": watchlist.severity,
         "article_id": article["_id"],
         "url": article.get("canonical_url") or article.get("url"),
@@ -90,12 +86,11 @@ def _seconds_since(value: str | None, now: datetime) -> float | None:
     return round((now - moment).total_seconds(), 3)
 
 
-def alerts_for(watchlists: Sequence[Watchlist], article: Mapping[str, Any]) -> list[dict[str, Any]]:
+def alerts_for(active: Sequence[Active], article: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The article's alerts, one per watchlist it matches, not yet stamped (pure)."""
-    by_id = {w.id: w for w in watchlists}
-    return [
-        build_alert(by_id[m.watchlist_id], m, article) for m in match_article(watchlists, article)
-    ]
+    by_id = {a.watchlist.id: a for a in active}
+    matches = match_article([a.watchlist for a in active], article)
+    return [build_alert(by_id[m.watchlist_id], m, article) for m in matches]
 
 
 def stamped(alert: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -135,7 +130,7 @@ def undelivered_ids(es: Elasticsearch, names: IndexNames) -> list[str]:
 
 
 def store_missing_alerts(
-    es: Elasticsearch, names: IndexNames, watchlists: Sequence[Watchlist], now: datetime
+    es: Elasticsearch, names: IndexNames, watchlists: Sequence[Active], now: datetime
 ) -> int:
     """Store the alert of every indexed article with watchlist hits that has none.
 
@@ -143,7 +138,7 @@ def store_missing_alerts(
     its bulk write and its alerts, or a batch indexed again as unchanged, leaves articles
     whose alerts only this finds. Cheap when nothing is missing: one scan of the ids (and
     watchlist ids) of matching articles and an mget of alert ids; only missing ones are
-    matched again, from the stored text.
+    matched again, from the stored text, with the versions in force now.
     """
     es.indices.refresh(index=names.articles)
     expected: dict[str, tuple[str, str]] = {}
@@ -157,7 +152,7 @@ def store_missing_alerts(
         for watchlist_id in hit["_source"].get("watchlists") or []:
             expected[alert_id(watchlist_id, hit["_id"])] = (hit["_id"], watchlist_id)
     missing = _missing_ids(es, names.alerts, sorted(expected))
-    by_id = {w.id: w for w in watchlists}
+    by_id = {active.watchlist.id: active for active in watchlists}
     found: list[dict[str, Any]] = []
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]

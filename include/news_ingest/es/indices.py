@@ -33,7 +33,7 @@ ARTICLES_MAPPING_VERSION = 2
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
-STATE_INDICES = ("feeds", "rejects", "alerts", "leases")
+STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class IndexNames:
     @property
     def leases(self) -> str:
         return f"{self.prefix}-leases"
+
+    @property
+    def watchlists(self) -> str:
+        return f"{self.prefix}-watchlists"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
