@@ -305,19 +305,28 @@ def rejects(
 
 @app.command()
 def setup() -> None:
-    """Create index templates and indices (idempotent); print the analysis chosen."""
-    settings = get_settings()
-    variant = indices.install(_connect(settings), settings.index_prefix)
-    typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
-
-
-def _watchlists(settings: Settings, *, install: bool = False) -> tuple[Any, indices.IndexNames]:
-    """A client and the index names, the YAML seeded into the watchlists index first."""
+    """Create index templates and indices (idempotent), seed watchlists from the YAML."""
     from news_ingest.alerting import watchlist_store
 
-    es = _connect(settings, install=install)
+    settings = get_settings()
+    es = _connect(settings)
+    variant = indices.install(es, settings.index_prefix)
     names = indices.IndexNames(settings.index_prefix)
-    if install:
+    seeded = watchlist_store.seed(es, names, settings.config_dir)
+    typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
+    if seeded:
+        typer.echo(f"watchlists seeded from watchlists.yaml: {', '.join(seeded)}")
+
+
+def _watchlists(settings: Settings) -> tuple[Any, indices.IndexNames]:
+    """A client and the index names. Only where the watchlists index is missing are indices
+    installed and the YAML seeded: analysts' roles may read and add versions, not install."""
+    from news_ingest.alerting import watchlist_store
+
+    es = _connect(settings)
+    names = indices.IndexNames(settings.index_prefix)
+    if not es.indices.exists(index=names.watchlists):
+        indices.install(es, settings.index_prefix)
         watchlist_store.seed(es, names, settings.config_dir)
     return es, names
 
@@ -326,7 +335,7 @@ def _watchlist(settings: Settings, watchlist_id: str) -> Any:
     """The version in force of one watchlist (a StoredVersion)."""
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(settings, install=True)
+    es, names = _watchlists(settings)
     return watchlist_store.get(es, names, watchlist_id)
 
 
@@ -342,7 +351,7 @@ def watchlist_list() -> None:
     """Every watchlist, its version in force and its last change."""
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(get_settings(), install=True)
+    es, names = _watchlists(get_settings())
     table = Table(title=f"watchlists in {names.watchlists}")
     for column in ("id", "version", "state", "severity", "terms", "names", "changed", "change"):
         table.add_column(column)
@@ -371,7 +380,7 @@ def watchlist_show(
 
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(get_settings(), install=True)
+    es, names = _watchlists(get_settings())
     versions = watchlist_store.history(es, names, watchlist_id)
     if not versions:
         watchlist_store.get(es, names, watchlist_id)  # raises the error naming known ids
@@ -408,7 +417,7 @@ def watchlist_add(
     """Add a watchlist; it is validated like watchlists.yaml and stored as version 1."""
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(get_settings(), install=True)
+    es, names = _watchlists(get_settings())
     definition = watchlist_store.read_definition_file(file)
     if watchlist_store.history(es, names, str(definition.get("id"))):
         raise ConfigError(f"{file}: watchlist '{definition.get('id')}' exists; use edit")
@@ -442,7 +451,7 @@ def watchlist_edit(
     """Change a watchlist: a new version, validated like watchlists.yaml; the next run uses it."""
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(get_settings(), install=True)
+    es, names = _watchlists(get_settings())
     last = watchlist_store.get(es, names, watchlist_id)
     if file is not None:
         definition = watchlist_store.read_definition_file(file)
@@ -486,7 +495,7 @@ def watchlist_disable(watchlist_id: str, by: By = None, note: Note = "") -> None
     """Stop alerting on a watchlist from the next run on (a new version; edit --enable undoes)."""
     from news_ingest.alerting import watchlist_store
 
-    es, names = _watchlists(get_settings(), install=True)
+    es, names = _watchlists(get_settings())
     last = watchlist_store.get(es, names, watchlist_id)
     stored = watchlist_store.change(
         es,

@@ -117,7 +117,7 @@ def _parse(source: Mapping[str, Any], names: IndexNames) -> StoredVersion:
 
 
 def _all(es: Elasticsearch, names: IndexNames) -> list[dict[str, Any]]:
-    es.indices.refresh(index=names.watchlists)
+    # No refresh here (analysts may not): every version is written with refresh=wait_for.
     return [hit["_source"] for hit in helpers.scan(es, index=names.watchlists, size=500)]
 
 
@@ -167,7 +167,12 @@ def save(
         "definition": definition_of(watchlist),
     }
     try:
-        es.create(index=names.watchlists, id=_doc_id(watchlist.id, version), document=document)
+        es.create(
+            index=names.watchlists,
+            id=_doc_id(watchlist.id, version),
+            document=document,
+            refresh="wait_for",
+        )
     except ConflictError:
         raise ConfigError(
             f"watchlist '{watchlist.id}' version {version} was stored by someone else meanwhile; "

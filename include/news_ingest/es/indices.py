@@ -108,18 +108,23 @@ def analysis_probes(analysis: dict[str, Any]) -> list[dict[str, Any]]:
     return probes
 
 
-def can_analyse(es: Elasticsearch, analysis: dict[str, Any]) -> bool:
+def can_analyse(es: Elasticsearch, analysis: dict[str, Any], index: str | None = None) -> bool:
+    """Whether the node runs every analyzer of ``analysis``. Asked through an ``index``
+    (any), the probe needs only that index's ``indices:admin/analyze``, not cluster
+    ``manage``: the writer role is allowed that and no more."""
     for probe in analysis_probes(analysis):
         try:
-            es.indices.analyze(**probe)
+            es.indices.analyze(index=index, **probe)
         except BadRequestError:
             return False
     return True
 
 
-def analysis_variant(es: Elasticsearch) -> str:
+def analysis_variant(es: Elasticsearch, index: str | None = None) -> str:
     """The best analysis chain every analyzer of which this node can run."""
-    usable = (v for v in ANALYSIS_VARIANTS[:-1] if can_analyse(es, load_body(f"analysis-{v}")))
+    usable = (
+        v for v in ANALYSIS_VARIANTS[:-1] if can_analyse(es, load_body(f"analysis-{v}"), index)
+    )
     return next(usable, ANALYSIS_VARIANTS[-1])
 
 
@@ -145,6 +150,10 @@ def articles_index_body(
 def install(es: Elasticsearch, prefix: str) -> str:
     """Create the templates and indices a run needs; idempotent. Returns the analysis variant."""
     names = IndexNames(prefix)
+    for state in STATE_INDICES:
+        body = load_body(state)
+        if not _create_if_missing(es, f"{prefix}-{state}", body):
+            _add_new_fields(es, f"{prefix}-{state}", body["mappings"])
     variant = put_articles_template(es, names)
     if variant == "core":
         log.warning(
@@ -159,16 +168,14 @@ def install(es: Elasticsearch, prefix: str) -> str:
             es.indices.put_alias(index=first, name=names.articles, is_write_index=True)
     else:
         _warn_if_outdated(es, names)
-    for state in STATE_INDICES:
-        body = load_body(state)
-        if not _create_if_missing(es, f"{prefix}-{state}", body):
-            _add_new_fields(es, f"{prefix}-{state}", body["mappings"])
     return variant
 
 
 def put_articles_template(es: Elasticsearch, names: IndexNames) -> str:
-    """The template every ``<prefix>-articles-vN`` index is created from; returns its chain."""
-    variant = analysis_variant(es)
+    """The template every ``<prefix>-articles-vN`` index is created from; returns its chain.
+
+    The state indices must exist: the analysis probe goes through one of them."""
+    variant = analysis_variant(es, names.feeds)
     body = articles_index_body(variant, plugins=node_plugins(es))
     es.indices.put_index_template(
         name=names.articles,
