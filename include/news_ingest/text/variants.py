@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from news_ingest.text import arabic
+from news_ingest.text.matching import Occurrence
 
 __all__ = [
     "MIN_SKELETON",
@@ -209,17 +210,11 @@ class _Name:
 
 
 @dataclass(frozen=True, slots=True)
-class VariantHit:
-    """A run of tokens ``[first, last)`` read as a listed name; ``rule`` says why."""
+class VariantHit(Occurrence):
+    """A run of tokens read as a listed name (``phrase``); ``rule`` says why."""
 
     phrase: str
     language: str
-    first: int
-    last: int
-    start: int
-    end: int
-    normalized: str
-    proclitic: str
     cost: float
     key: str
 
@@ -229,9 +224,6 @@ class VariantHit:
             f"spelling variant: same sound skeleton '{self.key}' as '{self.phrase}', "
             f"variation cost {self.cost:g} (at most {bound(_joined_form(self.phrase)):g})"
         )
-
-    def overlaps(self, first: int, last: int) -> bool:
-        return self.first < last and first < self.last
 
 
 def keys(phrase: str) -> frozenset[str]:

@@ -159,7 +159,7 @@ class Watchlist(BaseModel):
             else:
                 suppressed.append((_exact(hit), blocker.term.phrase, _surface(text, blocker)))
         for variant in self._names.find(text):
-            if any(variant.overlaps(hit.first, hit.last) for hit in exact):
+            if any(variant.overlaps(hit) for hit in exact):
                 continue
             blocked = self._variant_exclusion(text, variant)
             if blocked is None:
