@@ -82,6 +82,7 @@ def test_alerts_go_out_as_soon_as_their_batch_is_written(
     assert min(receiver.arrivals) < max(written)
 
 
+@pytest.mark.usefixtures("ingest_env")  # its own prefix: the command seeds a watchlists index
 def test_watchlist_test_explains_a_match() -> None:
     hit = run_cli("watchlist", "test", "karabakh", "وصل الوفد إلى ستيباناكيرت في ناغورني-قرة باغ")
     assert "MATCH" in hit.stdout
