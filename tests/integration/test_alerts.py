@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
