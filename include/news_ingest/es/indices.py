@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
-ARTICLES_MAPPING_VERSION = 2
+# 3: extraction.quality (extract.quality), searchable and aggregatable.
+ARTICLES_MAPPING_VERSION = 3
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"

@@ -88,6 +88,7 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
             "charset": charset,
             "final_url": page.final_url,
             "date_source": date_source,
+            "quality": extracted.quality,
         },
     }
     # Folded copies of title/lede/body for spelling-variant search (news_ingest.text.folding).
