@@ -331,7 +331,7 @@ def _description_lede(
     article header, outside the container it picks)."""
     if not description or len(description) < LEDE_MIN_CHARS or description.endswith(("…", "...")):
         return None
-    if any(description in line or line in description for line in paragraphs[:3]):
+    if any(description in line for line in paragraphs):
         return None
     first_word = description.split()[0]
     for node in tree.iter("p", "div", "h2", "span", "strong"):
