@@ -34,9 +34,11 @@ from news_ingest import staging
 from news_ingest.alerting import alerts, delivery, notify, watchlist_store
 from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
+from news_ingest.es import boilerplate as stored_boilerplate
 from news_ingest.es import leases, store
 from news_ingest.es.indices import IndexNames
-from news_ingest.extract.articles import analyze_page, taxonomy_in
+from news_ingest.extract import boilerplate
+from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Counts = dict[str, int]
+# Mapped index tasks of one source update its boilerplate counts side by side.
+BOILERPLATE_WRITE_TRIES = 5
 
 
 class FeedsUnreachable(RuntimeError):
@@ -107,17 +111,79 @@ def plan(
         replanned=len(leftovers),
     )
     paths = []
+    learned = _learned_boilerplate(es, names, source, settings) if new else frozenset()
     for number, start in enumerate(range(0, len(new), settings.batch_size), start=1):
         path = folder / staging.batch_name("entries", number)
+        if learned:
+            # staged before the entries: a batch is fetched only once its entries exist
+            staging.write_records(_learned_path(path), [{"lines": sorted(learned)}])
         staging.write_records(path, new[start : start + settings.batch_size])
         paths.append(str(path))
     for leftover in leftovers:
-        staging.storage_path(leftover).unlink()
+        leftover_path = staging.storage_path(leftover)
+        if _learned_path(leftover_path).exists():
+            _learned_path(leftover_path).unlink()
+        leftover_path.unlink()
     staging.prune_empty_folders(folder.parent, keep=folder.name)
     _save_feed_states(es, names, source.id, polls)
     counts["batches"] = len(paths)
     log.info("event=planned source=%s %s", source.id, _fmt(counts))
     return paths, dict(counts)
+
+
+def _boilerplate_policy(settings: Settings) -> boilerplate.Policy:
+    return boilerplate.Policy(
+        threshold=settings.boilerplate_threshold,
+        min_pages=settings.boilerplate_min_pages,
+        window=settings.boilerplate_window,
+        max_lines=settings.boilerplate_max_lines,
+    )
+
+
+def _learned_boilerplate(
+    es: Elasticsearch, names: IndexNames, source: Source, settings: Settings
+) -> frozenset[str]:
+    """The line hashes the source's pages repeat; a profile's sites have none learned."""
+    if source.profile is not None:
+        return frozenset()
+    stored = stored_boilerplate.load_counts(es, names, source.id)
+    counts = boilerplate.LineCounts.from_doc(stored.doc)
+    learned = boilerplate.learned_lines(counts, _boilerplate_policy(settings))
+    log.info(
+        "event=boilerplate_loaded source=%s pages=%.0f lines=%d learned=%d",
+        source.id,
+        counts.pages,
+        len(counts.lines),
+        len(learned),
+    )
+    return learned
+
+
+def _learned_path(entries: ObjectStoragePath) -> ObjectStoragePath:
+    return entries.parent / entries.name.replace("entries-", "learned-")
+
+
+def _count_boilerplate(
+    es: Elasticsearch,
+    names: IndexNames,
+    source_id: str,
+    pages: list[list[str]],
+    settings: Settings,
+) -> None:
+    """Add the pages' line hashes to the source's counts (read, add, write if unchanged)."""
+    if not pages:
+        return
+    policy = _boilerplate_policy(settings)
+    for _ in range(BOILERPLATE_WRITE_TRIES):
+        stored = stored_boilerplate.load_counts(es, names, source_id)
+        counts = boilerplate.count_pages(boilerplate.LineCounts.from_doc(stored.doc), pages, policy)
+        if stored_boilerplate.save_counts(es, names, source_id, counts.to_doc(), stored):
+            return
+    log.warning(
+        "event=boilerplate_not_counted source=%s pages=%d: the counts kept changing under us",
+        source_id,
+        len(pages),
+    )
 
 
 @dataclass(frozen=True)
@@ -237,8 +303,17 @@ def start_fetch(
         log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs)
         return FetchedBatch(entries, docs, [], {}, {}, staged_earlier=True)
     entry_by_url = {entry["url"]: entry for entry in staging.read_records(entries)}
+    learned_path = _learned_path(entries)
+    learned = frozenset(
+        line
+        for record in (staging.read_records(learned_path) if learned_path.exists() else [])
+        for line in record["lines"]
+    )
     analyze = partial(
-        _analyze_and_match, config_dir=str(settings.config_dir), watchlists=watchlists
+        _analyze_and_match,
+        config_dir=str(settings.config_dir),
+        watchlists=watchlists,
+        learned_boilerplate=learned,
     )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
@@ -294,6 +369,9 @@ class FetchedBatch:
                 )
             records.append(record)
         staging.write_records(self.docs, records)
+        learned = _learned_path(self.entries)
+        if learned.exists():
+            learned.unlink()
         self.entries.unlink()
         log.info("event=fetched batch=%s %s", self.docs.name, _fmt(counts))
         return str(self.docs), dict(counts)
@@ -320,17 +398,23 @@ async def _fetch_all(
 
 
 def _analyze_and_match(
-    entry: dict[str, Any], page: Page, config_dir: str, watchlists: str
+    entry: dict[str, Any],
+    page: Page,
+    config_dir: str,
+    watchlists: str,
+    learned_boilerplate: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
     and done in the parent it would leave the pool idle while one core matches. Returns
-    ``{"doc", "alerts"}`` (alerts not yet stamped: see index) or ``{"rejected"}``."""
-    doc = analyze_page(entry, page, config_dir)
+    ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see index) or
+    ``{"rejected"}``."""
+    doc = analyze_page(entry, page, config_dir, learned_boilerplate)
     if "rejected" in doc:
         return doc
+    line_hashes = doc.pop(LINE_HASHES)
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
-    return {"doc": doc, "alerts": found}
+    return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
 
 
 def index(
@@ -371,6 +455,18 @@ def index(
     ]
     rejects = [r["rejected"] for r in records if "rejected" in r] + index_rejects
     store.record_rejects(es, names, rejects, source=source_id, run_id=run_id)
+    # Pages written now (not unchanged revisits, which were counted when first written).
+    _count_boilerplate(
+        es,
+        names,
+        source_id,
+        [
+            article["line_hashes"]
+            for article in articles
+            if article.get("line_hashes") and article["doc"]["_id"] in result.written_ids
+        ],
+        settings,
+    )
     counts: Counter[str] = Counter(
         indexed=result.created,
         updated=result.updated,

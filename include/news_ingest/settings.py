@@ -76,6 +76,19 @@ class Settings(BaseSettings):
         default_factory=lambda: max(2, os.cpu_count() or 1),
         description="Task processes of local mode's LocalExecutor.",
     )
+    # Learned boilerplate of sources without a profile (extract.boilerplate).
+    boilerplate_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="Share of a source's recent pages a line must exceed."
+    )
+    boilerplate_min_pages: int = Field(
+        default=20, ge=1, description="Pages counted before anything is dropped."
+    )
+    boilerplate_window: int = Field(
+        default=200, ge=2, description="Pages after which every count is halved."
+    )
+    boilerplate_max_lines: int = Field(
+        default=2000, ge=1, description="Line hashes kept per source."
+    )
 
     alert_lease_seconds: float = Field(
         default=120.0,

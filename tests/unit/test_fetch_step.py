@@ -47,11 +47,15 @@ def test_a_page_whose_analysis_raises_is_rejected_and_the_rest_is_staged(
     real = pipeline._analyze_and_match
 
     def fails_on_b(
-        entry: dict[str, Any], page: Page, config_dir: str, watchlists: str
+        entry: dict[str, Any],
+        page: Page,
+        config_dir: str,
+        watchlists: str,
+        learned_boilerplate: frozenset[str],
     ) -> dict[str, Any]:
         if page.url.endswith("/b.html"):
             raise ValueError("boom")
-        return real(entry, page, config_dir, watchlists)
+        return real(entry, page, config_dir, watchlists, learned_boilerplate)
 
     monkeypatch.setattr(pipeline, "_analyze_and_match", fails_on_b)
     settings = Settings(allow_private_hosts=True, staging_url=tmp_path.as_uri())

@@ -34,7 +34,7 @@ ARTICLES_MAPPING_VERSION = 3
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
-STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists")
+STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ class IndexNames:
     @property
     def watchlists(self) -> str:
         return f"{self.prefix}-watchlists"
+
+    @property
+    def boilerplate(self) -> str:
+        return f"{self.prefix}-boilerplate"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
