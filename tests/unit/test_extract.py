@@ -463,3 +463,12 @@ def test_profile_pages_neither_learn_nor_drop() -> None:
 
     assert paragraphs(article) == entry["body_paragraphs"]
     assert article.line_hashes == []
+
+
+def test_split_body_search_survives_odd_tag_names() -> None:
+    parts = "".join(f"<p>{PROSE} {n}</p>" for n in range(4))
+    body = f"<x-part class='text'>{parts}</x-part><x-part class='text'><p>{PROSE} end</p></x-part>"
+
+    article = extract_article(_article_page(body), "https://example.com/a")
+
+    assert PROSE + " 0" in paragraphs(article)

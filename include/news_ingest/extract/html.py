@@ -284,7 +284,8 @@ def _twins(tree: HtmlElement, container: HtmlElement) -> list[HtmlElement]:
     the parts, and trafilatura keeps the one part it chose."""
     node: HtmlElement | None = container
     for _ in range(TWIN_LEVELS):
-        if node is None or node.tag in ("body", "html"):
+        # an odd tag name (the parser keeps whatever the page wrote) is no XPath name test
+        if node is None or node.tag in ("body", "html") or not str(node.tag).isalnum():
             return []
         css_class = node.get("class")
         if css_class:
