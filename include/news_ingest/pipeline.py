@@ -630,7 +630,13 @@ def run_once(
     folder = staging.run_folder(settings.staging_base, source.id, run_id)
     names = IndexNames(settings.index_prefix)
     lease = leases.holding(
-        es, names, source.id, run_id, ttl=settings.run_lease_seconds, wait=settings.run_lease_wait
+        es,
+        names,
+        source.id,
+        run_id,
+        ttl=settings.run_lease_seconds,
+        wait=settings.run_lease_wait,
+        pid_bound=True,
     )
     with lease as held, extraction_pool(settings) as pool:
         # Taken once: every batch of the run matches the versions in force at its start.

@@ -115,3 +115,34 @@ def test_a_dead_holders_lease_expires(
     assert 0.5 < time.monotonic() - started < 5
     lease = es.get(index=names.leases, id="s")["_source"]
     assert lease["owner"] == "next-run"
+
+
+def test_a_cli_runs_lease_is_free_once_its_process_is_gone(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    """A one-process run that could not free its lease (Elasticsearch away as it ended) does
+    not block the next run until expiry; a DAG run's lease (tasks come and go) does."""
+    import subprocess
+    import sys
+
+    indices.install(es, get_settings().index_prefix)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(gone.stdout)
+    for source, pid_bound in (("cli", True), ("dag", False)):
+        RunLease(es, names, source, "ended-run", ttl=300, pid_bound=pid_bound).acquire(wait=0)
+        doc = es.get(index=names.leases, id=source)
+        es.index(
+            index=names.leases,
+            id=source,
+            document={**doc["_source"], "pid": dead_pid},
+            if_seq_no=doc["_seq_no"],
+            if_primary_term=doc["_primary_term"],
+        )
+    assert RunLease(es, names, "cli", "next-run", ttl=30).try_take() is None
+    held = RunLease(es, names, "dag", "next-run", ttl=30).try_take()
+    assert held is not None and held.owner == "ended-run"

@@ -4,7 +4,10 @@ A run (the CLI's, or every task of one Airflow DAG run, which share the owner) t
 source's lease before it plans, stages or writes anything, and renews it from a background
 thread while it works. Another run of the same source waits a bounded time for it and then
 stops with a message naming the holder. A holder that died stops renewing, so its lease
-expires and the next run takes over. Every write is conditional (``op_type=create`` for a
+expires and the next run takes over; a CLI run's lease (one process) is taken over at once
+when that process is gone from this host, since it is provably dead (a lease a run could
+not free because Elasticsearch was down, say). A DAG run's lease is never judged by a pid:
+its tasks are processes that come and go. Every write is conditional (``op_type=create`` for a
 free lease, ``if_seq_no``/``if_primary_term`` to renew or take over an expired one), so two
 runs starting at once cannot both win.
 
@@ -45,6 +48,20 @@ class Holder:
     host: str
     pid: int
     expires_at: datetime
+    pid_bound: bool = False  # the lease lives and dies with that one process
+
+    def is_provably_dead(self) -> bool:
+        """Its one process is gone from this host (a reused pid only delays the takeover
+        until the lease expires)."""
+        if not self.pid_bound or self.host != socket.gethostname() or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def describe(self) -> str:
         return (
@@ -59,6 +76,7 @@ def holder_of(doc: dict[str, Any]) -> Holder:
         host=str(doc.get("host")),
         pid=int(doc.get("pid") or 0),
         expires_at=datetime.fromisoformat(str(doc["expires_at"])),
+        pid_bound=bool(doc.get("pid_bound")),
     )
 
 
@@ -66,13 +84,21 @@ class RunLease:
     """The lease of one source for one owner (a run id)."""
 
     def __init__(
-        self, es: Elasticsearch, names: IndexNames, source_id: str, owner: str, ttl: float
+        self,
+        es: Elasticsearch,
+        names: IndexNames,
+        source_id: str,
+        owner: str,
+        ttl: float,
+        *,
+        pid_bound: bool = False,
     ) -> None:
         self.es = es
         self.index = names.leases
         self.source_id = source_id
         self.owner = owner
         self.ttl = ttl
+        self.pid_bound = pid_bound
         self._lost = threading.Event()
 
     def _doc(self, now: datetime, acquired_at: str | None = None) -> dict[str, Any]:
@@ -81,6 +107,7 @@ class RunLease:
             "owner": self.owner,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "pid_bound": self.pid_bound,
             "acquired_at": acquired_at or now.isoformat(),
             "renewed_at": now.isoformat(),
             "expires_at": (now + timedelta(seconds=self.ttl)).isoformat(),
@@ -97,7 +124,8 @@ class RunLease:
                     return None
                 doc = current["_source"]
                 holder = holder_of(doc)
-                if holder.owner != self.owner and holder.expires_at > now:
+                live = holder.expires_at > now and not holder.is_provably_dead()
+                if holder.owner != self.owner and live:
                     return holder
                 if holder.owner != self.owner:
                     log.warning(
@@ -197,10 +225,12 @@ def holding(
     ttl: float,
     wait: float,
     release: bool = True,
+    pid_bound: bool = False,
 ) -> Iterator[RunLease]:
     """Hold the source's lease for a block (and free it after, unless ``release`` is
-    False: a DAG run's tasks keep it until its last task)."""
-    lease = RunLease(es, names, source_id, owner, ttl)
+    False: a DAG run's tasks keep it until its last task). ``pid_bound``: the whole run is
+    this process (the CLI), so its death frees the lease at once."""
+    lease = RunLease(es, names, source_id, owner, ttl, pid_bound=pid_bound)
     lease.acquire(wait)
     with lease.renewing():
         try:
