@@ -60,8 +60,12 @@ class Victim:
         return on_post
 
 
-def generated(site_server: object, seed: int, pages: int = 16) -> GeneratedSite:
-    spec = SiteSpec(pages=pages, feeds=1, seed=seed, karabakh_share=0.5, min_bytes=20_000)
+def generated(
+    site_server: object, seed: int, pages: int = 16, latency: float = 0.0
+) -> GeneratedSite:
+    spec = SiteSpec(
+        pages=pages, feeds=1, seed=seed, karabakh_share=0.5, min_bytes=20_000, latency=latency
+    )
     return generate_site(site_server, spec)  # type: ignore[arg-type]
 
 
@@ -139,7 +143,9 @@ def test_two_runs_of_one_source_started_together(
                 assert code == 0, output
                 assert "Traceback" not in output and "FileNotFoundError" not in output, output
         # Without waiting, the second run stops at once and names the holder.
-        site = generated(server, 43)
+        # Slow pages keep the first run holding the lease while a second one starts (on a
+        # quiet box a fast site could be done before any rival process is up).
+        site = generated(server, 43, latency=0.5)
         sites.append(site)
         first = start_run(site, env)
         holder_seen = False
