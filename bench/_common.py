@@ -251,9 +251,13 @@ def analyzed_documents(
 ) -> list[dict[str, Any]]:
     """Article documents as the index step hands them to the store (pool, all cores)."""
     from news_ingest import pipeline
+    from news_ingest.extract.articles import LINE_HASHES
 
     with pipeline.extraction_pool(settings) as pool:
-        return [d for d in analyze_all(pool, records, settings) if "rejected" not in d]
+        docs = [d for d in analyze_all(pool, records, settings) if "rejected" not in d]
+    for doc in docs:
+        del doc[LINE_HASHES]
+    return docs
 
 
 def config_with_sources(folder: Path, sources: list[dict[str, Any]]) -> Path:

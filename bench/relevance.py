@@ -1,15 +1,18 @@
-"""Search relevance on the Arabic variant set: the project's mapping and query vs plain `standard`.
+"""Search relevance: the project's mapping and query, both analysis chains, vs plain `standard`.
 
 Run: .venv/bin/python bench/relevance.py [--queries]
 
-Indexes tests/fixtures/relevance/articles.json into temporary indices on the configured node
-(the local node by default) and runs tests/fixtures/relevance/queries.json against
-  - project/core:   the articles template with the core analysis (what a node without
-                    analysis-common gets) and news_ingest.es.search's query,
-  - project/arabic: the same with the full Arabic chain (only when the node has
-                    analysis-common),
+Two sets, each articles.json + queries.json:
+  - variants (tests/fixtures/relevance): spelling variants, written alongside the folding rules;
+  - analysts (tests/fixtures/relevance/analysts): written from an analyst's questions (names,
+    places, sound and broken plurals), not from the rules.
+Each set is indexed into temporary indices on the configured node (the local node by default)
+and its queries run against
+  - project/core:   the articles template with the core analysis and news_ingest.es.search's query,
+  - project/arabic: the same with the full Arabic chain (analysis-arabic.json: a node with
+                    analysis-common, or the local node with the news-ingest-analysis plugin),
   - baseline:       title/lede/body with the `standard` analyzer and a plain multi_match,
-then prints recall@10 and nDCG@10 (binary relevance) for each. The indices are deleted after.
+then prints recall@10 and nDCG@10 (binary relevance) side by side. The indices are deleted after.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from news_ingest.settings import get_settings
 from news_ingest.text.folding import folded_fields
 
 RELEVANCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "relevance"
+SETS = {"variants": RELEVANCE, "analysts": RELEVANCE / "analysts"}
 K = 10
 BASELINE = "baseline"
 BASELINE_BODY: dict[str, Any] = {
@@ -43,17 +47,15 @@ BASELINE_BODY: dict[str, Any] = {
 }
 
 
-def load_articles() -> list[dict[str, Any]]:
-    articles: list[dict[str, Any]] = json.loads((RELEVANCE / "articles.json").read_text("utf-8"))[
-        "articles"
-    ]
+def load_articles(set_dir: Path = RELEVANCE) -> list[dict[str, Any]]:
+    data = json.loads((set_dir / "articles.json").read_text("utf-8"))
+    articles: list[dict[str, Any]] = data["articles"]
     return articles
 
 
-def load_queries() -> list[dict[str, Any]]:
-    queries: list[dict[str, Any]] = json.loads((RELEVANCE / "queries.json").read_text("utf-8"))[
-        "queries"
-    ]
+def load_queries(set_dir: Path = RELEVANCE) -> list[dict[str, Any]]:
+    data = json.loads((set_dir / "queries.json").read_text("utf-8"))
+    queries: list[dict[str, Any]] = data["queries"]
     return queries
 
 
@@ -101,9 +103,13 @@ def ndcg_at(ranked: list[str], relevant: set[str], k: int = K) -> float:
     return dcg / ideal
 
 
-def evaluate(es: Elasticsearch, index: str, query_body: Callable[[str], dict[str, Any]]) -> Scores:
+def evaluate(
+    es: Elasticsearch,
+    index: str,
+    query_body: Callable[[str], dict[str, Any]],
+    queries: list[dict[str, Any]],
+) -> Scores:
     scores = Scores(0.0, 0.0)
-    queries = load_queries()
     for query in queries:
         response = es.search(index=index, body={**query_body(query["query"]), "size": K})
         ranked = [hit["_id"] for hit in response["hits"]["hits"]]
@@ -119,13 +125,14 @@ def evaluate(es: Elasticsearch, index: str, query_body: Callable[[str], dict[str
 
 
 def variants(es: Elasticsearch) -> list[str]:
-    """The analysis chains this node can hold: always core, arabic with analysis-common."""
-    full = indices.analysis_variant(indices.node_modules(es))
-    return ["core"] if full == "core" else ["core", "arabic"]
+    """The analysis chains this node can run: always core, and arabic when it can analyse it."""
+    return ["core"] if indices.analysis_variant(es) == "core" else ["core", "arabic"]
 
 
 @contextmanager
-def relevance_indices(es: Elasticsearch, names: list[str]) -> Iterator[dict[str, str]]:
+def relevance_indices(
+    es: Elasticsearch, names: list[str], articles: list[dict[str, Any]]
+) -> Iterator[dict[str, str]]:
     """Temporary indices, one per name in ``names`` (variants and BASELINE), filled with the set.
 
     Yields name -> index; the indices are deleted on exit.
@@ -142,7 +149,7 @@ def relevance_indices(es: Elasticsearch, names: list[str]) -> Iterator[dict[str,
             make = baseline_document if is_baseline else project_document
             helpers.bulk(
                 es,
-                ({"_index": index, "_id": a["id"], **make(a)} for a in load_articles()),
+                ({"_index": index, "_id": a["id"], **make(a)} for a in articles),
                 refresh="wait_for",
             )
         yield created
@@ -151,13 +158,15 @@ def relevance_indices(es: Elasticsearch, names: list[str]) -> Iterator[dict[str,
             es.indices.delete(index=",".join(created.values()))
 
 
-def run(es: Elasticsearch) -> dict[str, Scores]:
+def run(es: Elasticsearch, set_dir: Path = RELEVANCE) -> dict[str, Scores]:
     chains = variants(es)
-    with relevance_indices(es, [*chains, BASELINE]) as created:
+    queries = load_queries(set_dir)
+    with relevance_indices(es, [*chains, BASELINE], load_articles(set_dir)) as created:
         results = {
-            f"project/{chain}": evaluate(es, created[chain], project_query) for chain in chains
+            f"project/{chain}": evaluate(es, created[chain], project_query, queries)
+            for chain in chains
         }
-        results[BASELINE] = evaluate(es, created[BASELINE], baseline_query)
+        results[BASELINE] = evaluate(es, created[BASELINE], baseline_query, queries)
     return results
 
 
@@ -166,19 +175,29 @@ def main() -> None:
     parser.add_argument("--queries", action="store_true", help="print per-query figures too")
     args = parser.parse_args()
     es = store.connect(get_settings())
-    results = run(es)
-    print(f"{len(load_articles())} articles, {len(load_queries())} queries, k={K}")
-    print(f"{'system':<16} {'recall@10':>9} {'nDCG@10':>8}")
-    for name, scores in results.items():
-        print(f"{name:<16} {scores.recall:>9.3f} {scores.ndcg:>8.3f}")
+    results = {name: run(es, set_dir) for name, set_dir in SETS.items()}
+    sizes = ", ".join(
+        f"{name}: {len(load_articles(d))} articles, {len(load_queries(d))} queries"
+        for name, d in SETS.items()
+    )
+    print(f"{sizes}; k={K}")
+    header = "".join(f" {name + ' R@10':>15} {'nDCG@10':>8}" for name in SETS)
+    print(f"{'system':<16}{header}")
+    for system in results["variants"]:
+        cells = "".join(
+            f" {results[name][system].recall:>15.3f} {results[name][system].ndcg:>8.3f}"
+            for name in SETS
+        )
+        print(f"{system:<16}{cells}")
     if args.queries:
-        queries = {q["id"]: q for q in load_queries()}
-        for query_id, query in queries.items():
-            cells = "  ".join(
-                f"{name}: R {s.per_query[query_id][0]:.2f} nDCG {s.per_query[query_id][1]:.2f}"
-                for name, s in results.items()
-            )
-            print(f"{query_id} {query['query']!s:<22} {cells}")
+        for name, set_dir in SETS.items():
+            for query in load_queries(set_dir):
+                cells = "  ".join(
+                    f"{system}: R {s.per_query[query['id']][0]:.2f} "
+                    f"nDCG {s.per_query[query['id']][1]:.2f}"
+                    for system, s in results[name].items()
+                )
+                print(f"{name}/{query['id']} {query['query']!s:<22} {cells}")
 
 
 if __name__ == "__main__":

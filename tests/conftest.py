@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,13 +61,19 @@ def sputnik_site() -> Iterator[FixtureSite]:
 
 
 class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records POSTs and can be switched to fail."""
+    """A webhook endpoint on 127.0.0.1 that records POSTs and can be switched to fail.
+
+    ``on_post`` is called with the number of POSTs recorded so far, after recording one and
+    before answering it: a test can kill the sender at that moment.
+    """
 
     def __init__(self) -> None:
         self.received: list[dict[str, object]] = []
         self.arrivals: list[datetime] = []
         self.headers: list[dict[str, str]] = []
         self.failing = False
+        self.on_post: Callable[[int], None] | None = None
+        self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,9 +81,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = 503 if receiver.failing else 204
                 if not receiver.failing:
-                    receiver.received.append(json.loads(body))
-                    receiver.arrivals.append(datetime.now(UTC))
-                    receiver.headers.append(dict(self.headers.items()))
+                    with receiver._lock:
+                        receiver.received.append(json.loads(body))
+                        receiver.arrivals.append(datetime.now(UTC))
+                        receiver.headers.append(dict(self.headers.items()))
+                        count = len(receiver.received)
+                    if receiver.on_post is not None:
+                        receiver.on_post(count)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

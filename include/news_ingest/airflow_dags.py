@@ -13,11 +13,24 @@ per article, so a backfill of thousands of articles stays far below ``max_map_le
 
 fetch extracts each page in a process pool as it arrives and stages documents; index only
 writes them, so an Elasticsearch outage makes index retry from the staged file.
+
+One run per source at a time, whatever its kind: every task of a poll, a sweep or a backfill
+run holds the source's run lease (news_ingest.es.leases) under its DAG run's name. Backfill
+runs share the source's lease rather than taking one per interval: the per-host politeness
+(``NEWS_INGEST_PER_HOST_CONCURRENCY``, robots.txt) lives in one run's fetcher, so two runs of
+a source at once would double the load on its site; the plan's "already indexed" check and
+the write are separate steps, so a poll and a backfill of today planning side by side could
+both fetch and write one article (a spurious revision when the page changed in between);
+and learned boilerplate counts and the takeover of leftover batches assume one live run.
+The cost: a backfill's intervals run one after another and between polls (a run waits
+``NEWS_INGEST_RUN_LEASE_WAIT`` for the lease, then fails and is retried).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +49,9 @@ from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
 
 if TYPE_CHECKING:  # the crawl stack is imported when tasks run, not at every DAG parse
+    from elasticsearch import Elasticsearch
     from news_ingest.crawl.archive import Window
+    from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +69,30 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 def _run_id() -> str:
     return str(get_current_context()["run_id"])
+
+
+@contextmanager
+def _source_lease(
+    source: Source, settings: Settings, es: Elasticsearch, *, release: bool = False
+) -> Iterator[None]:
+    """Every task of a DAG run holds the source's run lease under one owner (the DAG run),
+    so a CLI run, a sweep or a backfill of the same source waits; the last task frees it.
+    The owner names the DAG too: a sweep's run id and a poll's can be the same string
+    (both ``scheduled__<midnight>``)."""
+    from news_ingest.es import leases
+    from news_ingest.es.indices import IndexNames
+
+    context = get_current_context()
+    with leases.holding(
+        es,
+        IndexNames(settings.index_prefix),
+        source.id,
+        f"airflow:{context['dag'].dag_id}:{context['run_id']}",
+        ttl=settings.run_lease_seconds,
+        wait=settings.run_lease_wait,
+        release=release,
+    ):
+        yield
 
 
 def _window(sweep: bool) -> Window | None:
@@ -139,9 +178,10 @@ def _build(
             key = pipeline.staging_key(source.id, window)
             folder = staging.run_folder(settings.staging_base, key, _run_id())
             try:
-                paths, counts = pipeline.plan(
-                    source, feeds, settings, es, folder, window=window, sweep=sweep
-                )
+                with _source_lease(source, settings, es):
+                    paths, counts = pipeline.plan(
+                        source, feeds, settings, es, folder, window=window, sweep=sweep
+                    )
             except pipeline.FeedsUnreachable as exc:
                 # No retries: they would hold the DAG (one active run) for many minutes,
                 # manual and backfill runs waiting behind it; the next scheduled run is
@@ -153,22 +193,30 @@ def _build(
         @task
         def fetch(entries_path: str) -> dict[str, Any]:
             from news_ingest import pipeline
+            from news_ingest.alerting import watchlist_store
+            from news_ingest.es import indices, store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            with pipeline.extraction_pool(settings) as pool:
-                docs_path, counts = pipeline.fetch(entries_path, settings, pool)
+            names = indices.IndexNames(settings.index_prefix)
+            es = store.connect(settings)
+            with _source_lease(source, settings, es), pipeline.extraction_pool(settings) as pool:
+                watchlists = watchlist_store.snapshot(es, names, settings.config_dir)
+                docs_path, counts = pipeline.fetch(entries_path, settings, pool, watchlists)
             log.info("fetched and extracted %s: %s", docs_path, counts)
             return {"docs_path": docs_path, "counts": counts}
 
         @task
         def pending() -> list[str]:
             from news_ingest import pipeline
+            from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             if _window(sweep) is not None:
                 return []  # only polls take over what earlier runs left (see plan)
-            paths = pipeline.pending_batches(get_settings(), source.id, _run_id())
+            settings = get_settings()
+            with _source_lease(source, settings, store.connect(settings)):
+                paths = pipeline.pending_batches(settings, source.id, _run_id())
             log.info("%d document batch(es) left by earlier runs", len(paths))
             return paths
 
@@ -180,19 +228,25 @@ def _build(
 
             settings = get_settings()
             es = store.connect(settings)
-            counts = pipeline.index(docs_path, settings, es, source_id=source.id, run_id=_run_id())
+            with _source_lease(source, settings, es):
+                counts = pipeline.index(
+                    docs_path, settings, es, source_id=source.id, run_id=_run_id()
+                )
             log.info("indexed %s: %s", docs_path, counts)
             return counts
 
         @task(trigger_rule="all_done")
         def notify() -> dict[str, int]:
-            """Runs even when a batch failed: alerts stored by the others still go out."""
+            """Runs even when a batch failed: alerts stored by the others still go out.
+            The run's last task with Elasticsearch, so it frees the source's lease."""
             from news_ingest import pipeline
             from news_ingest.es import store
             from news_ingest.settings import get_settings
 
             settings = get_settings()
-            return pipeline.notify_pending(settings, store.connect(settings))
+            es = store.connect(settings)
+            with _source_lease(source, settings, es, release=True):
+                return pipeline.notify_pending(settings, es)
 
         @task(trigger_rule="none_failed")
         def report(

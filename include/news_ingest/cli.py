@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,6 +18,7 @@ from news_ingest.configfile import ConfigError
 from news_ingest.es import indices, store
 from news_ingest.local import localnode
 from news_ingest.logs import configure_logging
+from news_ingest.redaction import redact
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
 
@@ -24,7 +27,10 @@ es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch node (l
 app.add_typer(es_app, name="es")
 alerts_app = typer.Typer(help="Watchlist alerts: list them, or backfill a watchlist.")
 app.add_typer(alerts_app, name="alerts")
-watchlist_app = typer.Typer(no_args_is_help=True, help="Check watchlists against a text.")
+watchlist_app = typer.Typer(
+    no_args_is_help=True,
+    help="Watchlists in Elasticsearch (seeded from watchlists.yaml): list, show, change, test.",
+)
 app.add_typer(watchlist_app, name="watchlist")
 
 
@@ -63,7 +69,7 @@ console = Console()
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(f"[red]error:[/red] {escape(redact(message))}", markup=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -108,6 +114,7 @@ def run(
     """One pass over a source's feeds (or ad-hoc --feed URLs): poll, fetch, extract, index."""
     # Imported here: extraction pulls in trafilatura, which the `es` commands never need.
     from news_ingest import pipeline
+    from news_ingest.es import leases
 
     settings = get_settings()
     configure_logging()
@@ -139,7 +146,12 @@ def run(
                 on_page=page_done,
                 on_planned=planned,
             )
-        except (store.StoreUnavailable, pipeline.FeedsUnreachable) as exc:
+        except (
+            store.StoreUnavailable,
+            pipeline.FeedsUnreachable,
+            leases.LeaseHeld,
+            leases.LeaseLost,
+        ) as exc:
             raise _fail(str(exc)) from None
     table = Table(title=f"run {run_id} of {source.id}")
     table.add_column("count")
@@ -433,19 +445,208 @@ def rejects(
 
 @app.command()
 def setup() -> None:
-    """Create index templates and indices (idempotent); print the analysis chosen."""
+    """Create index templates and indices (idempotent), seed watchlists from the YAML."""
+    from news_ingest.alerting import watchlist_store
+
     settings = get_settings()
-    variant = indices.install(_connect(settings), settings.index_prefix)
+    es = _connect(settings)
+    variant = indices.install(es, settings.index_prefix)
+    names = indices.IndexNames(settings.index_prefix)
+    seeded = watchlist_store.seed(es, names, settings.config_dir)
     typer.echo(f"indices ready under prefix '{settings.index_prefix}' (analysis: {variant})")
+    if seeded:
+        typer.echo(f"watchlists seeded from watchlists.yaml: {', '.join(seeded)}")
+
+
+def _watchlists(settings: Settings) -> tuple[Any, indices.IndexNames]:
+    """A client and the index names. Only where the watchlists index is missing are indices
+    installed and the YAML seeded: analysts' roles may read and add versions, not install."""
+    from news_ingest.alerting import watchlist_store
+
+    es = _connect(settings)
+    names = indices.IndexNames(settings.index_prefix)
+    if not es.indices.exists(index=names.watchlists):
+        indices.install(es, settings.index_prefix)
+        watchlist_store.seed(es, names, settings.config_dir)
+    return es, names
 
 
 def _watchlist(settings: Settings, watchlist_id: str) -> Any:
-    from news_ingest.alerting.alerts import watchlists_in
+    """The version in force of one watchlist (a StoredVersion)."""
+    from news_ingest.alerting import watchlist_store
 
-    for watchlist in watchlists_in(str(settings.config_dir)):
-        if watchlist.id == watchlist_id:
-            return watchlist
-    raise ConfigError(f"no watchlist '{watchlist_id}' in {settings.config_dir / 'watchlists.yaml'}")
+    es, names = _watchlists(settings)
+    return watchlist_store.get(es, names, watchlist_id)
+
+
+By = Annotated[str | None, typer.Option("--by", help="Who makes the change (default: $USER).")]
+Note = Annotated[str, typer.Option("--note", help="Why: kept with the version.")]
+Phrases = Annotated[
+    list[str] | None, typer.Option(help="LANG:PHRASE, e.g. ar:كاراباغ (repeatable).")
+]
+
+
+@watchlist_app.command("list")
+def watchlist_list() -> None:
+    """Every watchlist, its version in force and its last change."""
+    from news_ingest.alerting import watchlist_store
+
+    es, names = _watchlists(get_settings())
+    table = Table(title=f"watchlists in {names.watchlists}")
+    for column in ("id", "version", "state", "severity", "terms", "names", "changed", "change"):
+        table.add_column(column)
+    for stored in watchlist_store.current(es, names):
+        watchlist = stored.watchlist
+        table.add_row(
+            watchlist.id,
+            str(stored.version),
+            "disabled" if stored.disabled else "enabled",
+            watchlist.severity,
+            str(sum(map(len, watchlist.terms.values()))),
+            str(sum(map(len, watchlist.names.values()))),
+            f"{stored.changed_at[:19]} by {stored.changed_by}",
+            stored.change,
+        )
+    console.print(table)
+
+
+@watchlist_app.command("show")
+def watchlist_show(
+    watchlist_id: str,
+    version: Annotated[int | None, typer.Option(help="An older version.")] = None,
+) -> None:
+    """A watchlist as YAML (the version in force, or --version N) and its history."""
+    import yaml
+
+    from news_ingest.alerting import watchlist_store
+
+    es, names = _watchlists(get_settings())
+    versions = watchlist_store.history(es, names, watchlist_id)
+    if not versions:
+        watchlist_store.get(es, names, watchlist_id)  # raises the error naming known ids
+    chosen = next((v for v in versions if v.version == version), None) if version else versions[-1]
+    if chosen is None:
+        raise _fail(f"watchlist '{watchlist_id}' has no version {version}")
+    state = "disabled" if chosen.disabled else "enabled"
+    typer.echo(f"# {watchlist_id} version {chosen.version} ({state})")
+    typer.echo(yaml.safe_dump(chosen.definition, allow_unicode=True, sort_keys=False).rstrip())
+    typer.echo("# history:")
+    for stored in versions:
+        when = f"{stored.changed_at[:19]} by {stored.changed_by}"
+        typer.echo(f"#   v{stored.version} {when}: {stored.change}")
+
+
+def _parse_phrases(values: list[str] | None, option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values or []:
+        language, sep, phrase = value.partition(":")
+        if not sep or not phrase.strip():
+            raise ConfigError(f"{option} {value!r}: expected LANG:PHRASE, e.g. ar:كاراباغ")
+        pairs.append((language.strip(), phrase.strip()))
+    return pairs
+
+
+@watchlist_app.command("add")
+def watchlist_add(
+    file: Annotated[
+        Path, typer.Option("--file", help="YAML: one watchlist entry, as in watchlists.yaml.")
+    ],
+    by: By = None,
+    note: Note = "",
+) -> None:
+    """Add a watchlist; it is validated like watchlists.yaml and stored as version 1."""
+    from news_ingest.alerting import watchlist_store
+
+    es, names = _watchlists(get_settings())
+    definition = watchlist_store.read_definition_file(file)
+    if watchlist_store.history(es, names, str(definition.get("id"))):
+        raise ConfigError(f"{file}: watchlist '{definition.get('id')}' exists; use edit")
+    stored = watchlist_store.change(
+        es,
+        names,
+        definition,
+        where=f"{file}: watchlist",
+        changed_by=by or watchlist_store.current_user(),
+        note=note,
+    )
+    typer.echo(f"watchlist {stored.watchlist.id} version {stored.version}: {stored.change}")
+
+
+@watchlist_app.command("edit")
+def watchlist_edit(
+    watchlist_id: str,
+    file: Annotated[Path | None, typer.Option("--file", help="YAML: the whole new entry.")] = None,
+    add_term: Phrases = None,
+    add_name: Phrases = None,
+    add_exclusion: Phrases = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option(help="LANG:PHRASE to remove from terms, names and exclusions."),
+    ] = None,
+    severity: Annotated[str | None, typer.Option(help="low, medium, high or critical.")] = None,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable a disabled watchlist.")] = False,
+    by: By = None,
+    note: Note = "",
+) -> None:
+    """Change a watchlist: a new version, validated like watchlists.yaml; the next run uses it."""
+    from news_ingest.alerting import watchlist_store
+
+    es, names = _watchlists(get_settings())
+    last = watchlist_store.get(es, names, watchlist_id)
+    if file is not None:
+        definition = watchlist_store.read_definition_file(file)
+        where = f"{file}: watchlist"
+    else:
+        definition = last.definition
+        where = f"watchlist edit {watchlist_id}"
+    for field, values in (("terms", add_term), ("names", add_name), ("exclusions", add_exclusion)):
+        for language, phrase in _parse_phrases(values, f"--add-{field.rstrip('s')}"):
+            group = {key: list(value) for key, value in definition.get(field, {}).items()}
+            group.setdefault(language, []).append(phrase)
+            definition = {**definition, field: group}
+    for language, phrase in _parse_phrases(remove, "--remove"):
+        found = False
+        for field in ("terms", "names", "exclusions"):
+            group = {key: list(value) for key, value in definition.get(field, {}).items()}
+            if phrase in group.get(language, []):
+                group[language].remove(phrase)
+                definition = {**definition, field: {k: v for k, v in group.items() if v}}
+                found = True
+        if not found:
+            raise ConfigError(f"--remove {language}:{phrase}: not in watchlist '{watchlist_id}'")
+    if severity is not None:
+        definition = {**definition, "severity": severity}
+    if definition.get("id") != watchlist_id:
+        raise ConfigError(f"{where}: the id is '{definition.get('id')}', expected '{watchlist_id}'")
+    stored = watchlist_store.change(
+        es,
+        names,
+        definition,
+        where=where,
+        changed_by=by or watchlist_store.current_user(),
+        note=note,
+        disabled=False if enable else None,
+    )
+    typer.echo(f"watchlist {watchlist_id} version {stored.version}: {stored.change}")
+
+
+@watchlist_app.command("disable")
+def watchlist_disable(watchlist_id: str, by: By = None, note: Note = "") -> None:
+    """Stop alerting on a watchlist from the next run on (a new version; edit --enable undoes)."""
+    from news_ingest.alerting import watchlist_store
+
+    es, names = _watchlists(get_settings())
+    last = watchlist_store.get(es, names, watchlist_id)
+    stored = watchlist_store.change(
+        es,
+        names,
+        last.definition,
+        where=f"watchlist disable {watchlist_id}",
+        changed_by=by or watchlist_store.current_user(),
+        note=note,
+        disabled=True,
+    )
+    typer.echo(f"watchlist {watchlist_id} version {stored.version}: {stored.change}")
 
 
 @watchlist_app.command("test")
@@ -453,7 +654,9 @@ def watchlist_test(watchlist_id: str, text: str) -> None:
     """Show whether and why TEXT matches the watchlist (exit 1 when it does not)."""
     from news_ingest.text.watchlists import explain_match
 
-    explanation = explain_match(_watchlist(get_settings(), watchlist_id), text)
+    stored = _watchlist(get_settings(), watchlist_id)
+    explanation = explain_match(stored.watchlist, text)
+    typer.echo(f"(version {stored.version}{', disabled' if stored.disabled else ''})")
     typer.echo(explanation.render())
     if not explanation.matched:
         raise typer.Exit(1)
@@ -495,7 +698,9 @@ def alerts_list(
             str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
             f"published+{_duration(delay)} / seen+{_duration(seen)} / fetched+{_duration(fetched)}",
-            "yes" if row.get("notified") else f"no: {row.get('notify_error') or 'pending'}",
+            "yes"
+            if row.get("notified")
+            else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",
         )
     console.print(table)
 
@@ -512,12 +717,18 @@ def _duration(seconds: float | None) -> str:
 def alerts_backfill(
     watchlist_id: Annotated[str, typer.Option("--watchlist", help="Watchlist id to run.")],
 ) -> None:
-    """Run a (new) watchlist over every article already indexed; one alert per pair."""
+    """Run a new or changed watchlist (its version in force) over every article indexed.
+
+    One alert per (article, watchlist): articles that already alerted on an earlier version
+    are not alerted again."""
     from news_ingest import pipeline
-    from news_ingest.alerting import alerts
+    from news_ingest.alerting import alerts, watchlist_store
 
     settings = get_settings()
-    watchlist = _watchlist(settings, watchlist_id)
+    stored = _watchlist(settings, watchlist_id)
+    if stored.disabled:
+        raise _fail(f"watchlist '{watchlist_id}' is disabled; enable it with edit --enable")
+    active = [watchlist_store.Active(stored.watchlist, stored.version)]
     es = _connect(settings, install=True)
     names = indices.IndexNames(settings.index_prefix)
     now = datetime.now(UTC)
@@ -526,7 +737,7 @@ def alerts_backfill(
         found = [
             alerts.stamped(alert, now)
             for article in articles
-            for alert in alerts.alerts_for([watchlist], article)
+            for alert in alerts.alerts_for(active, article)
         ]
         return len(alerts.store_alerts(es, names, found))
 
@@ -540,7 +751,10 @@ def alerts_backfill(
             batch = []
     created += store_for(batch)
     delivery = pipeline.notify_pending(settings, es)
-    typer.echo(f"scanned {scanned} article(s); {created} new alert(s); delivery: {delivery}")
+    typer.echo(
+        f"watchlist {watchlist_id} version {stored.version}: scanned {scanned} article(s); "
+        f"{created} new alert(s); delivery: {delivery}"
+    )
 
 
 @app.command()

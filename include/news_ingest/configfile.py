@@ -40,10 +40,7 @@ def load_entries(path: Path, key: str, model: type[Model]) -> list[Model]:
     seen: set[str] = set()
     for position, item in enumerate(raw, start=1):
         label = _entry_label(key, position, item)
-        try:
-            entry = model.model_validate(item)
-        except ValidationError as exc:
-            raise ConfigError(f"{path}: {label}: {_explain(exc)}") from None
+        entry = validate_entry(model, item, f"{path}: {label}")
         entry_id = getattr(entry, "id", None)
         if entry_id is not None:
             if entry_id in seen:
@@ -51,6 +48,14 @@ def load_entries(path: Path, key: str, model: type[Model]) -> list[Model]:
             seen.add(entry_id)
         entries.append(entry)
     return entries
+
+
+def validate_entry(model: type[Model], item: object, where: str) -> Model:
+    """One entry as ``model``; a ConfigError starting with ``where`` says what to change."""
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_explain(exc)}") from None
 
 
 def _entry_label(key: str, position: int, item: object) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from news_ingest.redaction import redact
 from news_ingest.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ def failure_message(context: Mapping[str, Any]) -> dict[str, Any]:
         "task_id": getattr(instance, "task_id", None),
         "map_index": getattr(instance, "map_index", None),
         "try_number": getattr(instance, "try_number", None),
-        "error": f"{type(exception).__name__}: {exception}" if exception else context.get("reason"),
+        "error": redact(f"{type(exception).__name__}: {exception}")
+        if exception
+        else context.get("reason"),
     }
 
 

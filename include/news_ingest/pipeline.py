@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, notify
+from news_ingest.alerting import alerts, delivery, notify, watchlist_store
 from news_ingest.crawl import archive
 from news_ingest.crawl.archive import Window
 from news_ingest.crawl.feeds import (
@@ -45,11 +45,13 @@ from news_ingest.crawl.feeds import (
 )
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
 from news_ingest.crawl.sitemaps import SitemapUrl, in_window
-from news_ingest.es import store
+from news_ingest.es import boilerplate as stored_boilerplate
+from news_ingest.es import leases, store
 from news_ingest.es.indices import IndexNames
-from news_ingest.extract.articles import analyze_page, taxonomy_in
+from news_ingest.extract import boilerplate
+from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
-from news_ingest.processes import worker_context
+from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
 
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Counts = dict[str, int]
+# Mapped index tasks of one source update its boilerplate counts side by side.
+BOILERPLATE_WRITE_TRIES = 5
 
 
 class FeedsUnreachable(RuntimeError):
@@ -122,9 +126,9 @@ def plan(
         records += [_sitemap_record(url, source, now) for url in scan.urls]
     records = _first_per_url(records)
     seen = {record["canonical_url"] for record in records}
-    # Only polls take over what earlier runs left: window runs run side by side with polls
-    # and with each other, stage apart (``staging_key``), and are redone by running the
-    # backfill again; taking a live run's batches would pull them from under it.
+    # Only polls take over what earlier runs left: window runs stage apart (``staging_key``)
+    # and are redone by running the backfill again, so a poll never fetches a backfill's
+    # leftovers of another day (nor a backfill the poll's).
     leftovers = [] if window else earlier_batches(settings, source.id, folder.name, "entries")
     for leftover in leftovers:
         for record in staging.read_records(staging.storage_path(leftover)):
@@ -154,12 +158,19 @@ def plan(
     # New articles first: revisits fill the last batches, and never push a new one out.
     planned = [*new, *changed, *revisits]
     paths = []
+    learned = _learned_boilerplate(es, names, source, settings) if planned else frozenset()
     for number, start in enumerate(range(0, len(planned), settings.batch_size), start=1):
         path = folder / staging.batch_name("entries", number)
+        if learned:
+            # staged before the entries: a batch is fetched only once its entries exist
+            staging.write_records(_learned_path(path), [{"lines": sorted(learned)}])
         staging.write_records(path, planned[start : start + settings.batch_size])
         paths.append(str(path))
     for leftover in leftovers:
-        staging.storage_path(leftover).unlink()
+        leftover_path = staging.storage_path(leftover)
+        if _learned_path(leftover_path).exists():
+            _learned_path(leftover_path).unlink()
+        leftover_path.unlink()
     staging.prune_empty_folders(folder.parent, keep=folder.name)
     if conditional:
         _save_feed_states(es, names, source.id, polls)
@@ -288,6 +299,61 @@ def _record_coverage(
     return {"coverage_sitemap_articles": len(listed), "coverage_from_feeds": from_feeds}
 
 
+def _boilerplate_policy(settings: Settings) -> boilerplate.Policy:
+    return boilerplate.Policy(
+        threshold=settings.boilerplate_threshold,
+        min_pages=settings.boilerplate_min_pages,
+        window=settings.boilerplate_window,
+        max_lines=settings.boilerplate_max_lines,
+    )
+
+
+def _learned_boilerplate(
+    es: Elasticsearch, names: IndexNames, source: Source, settings: Settings
+) -> frozenset[str]:
+    """The line hashes the source's pages repeat; a profile's sites have none learned."""
+    if source.profile is not None:
+        return frozenset()
+    stored = stored_boilerplate.load_counts(es, names, source.id)
+    counts = boilerplate.LineCounts.from_doc(stored.doc)
+    learned = boilerplate.learned_lines(counts, _boilerplate_policy(settings))
+    log.info(
+        "event=boilerplate_loaded source=%s pages=%.0f lines=%d learned=%d",
+        source.id,
+        counts.pages,
+        len(counts.lines),
+        len(learned),
+    )
+    return learned
+
+
+def _learned_path(entries: ObjectStoragePath) -> ObjectStoragePath:
+    return entries.parent / entries.name.replace("entries-", "learned-")
+
+
+def _count_boilerplate(
+    es: Elasticsearch,
+    names: IndexNames,
+    source_id: str,
+    pages: list[list[str]],
+    settings: Settings,
+) -> None:
+    """Add the pages' line hashes to the source's counts (read, add, write if unchanged)."""
+    if not pages:
+        return
+    policy = _boilerplate_policy(settings)
+    for _ in range(BOILERPLATE_WRITE_TRIES):
+        stored = stored_boilerplate.load_counts(es, names, source_id)
+        counts = boilerplate.count_pages(boilerplate.LineCounts.from_doc(stored.doc), pages, policy)
+        if stored_boilerplate.save_counts(es, names, source_id, counts.to_doc(), stored):
+            return
+    log.warning(
+        "event=boilerplate_not_counted source=%s pages=%d: the counts kept changing under us",
+        source_id,
+        len(pages),
+    )
+
+
 @dataclass(frozen=True)
 class FeedPoll:
     feed_url: str
@@ -329,7 +395,11 @@ async def _poll(
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
-        response = await fetcher.get(feed_url, validators.request_headers())
+        # Feeds have their own cap: an archive feed of 100k items is ~33 MB, far above a
+        # page's. The body is held once (bounded by the cap) and parsed in one go.
+        response = await fetcher.get(
+            feed_url, validators.request_headers(), max_bytes=fetcher.settings.max_feed_bytes
+        )
     except FetchError as exc:
         log.error("event=feed_failed feed=%s reason=%s detail=%s", feed_url, exc.reason, exc.detail)
         failed = {"feeds_failed": 1, f"feed_{exc.reason}": 1}
@@ -400,6 +470,7 @@ def fetch(
     entries_path: str,
     settings: Settings,
     executor: Executor,
+    watchlists: str,
     on_page: Callable[[], None] | None = None,
 ) -> tuple[str, Counts]:
     """Fetch one staged batch of entries and extract each page as soon as it arrives.
@@ -407,15 +478,17 @@ def fetch(
     Pages go to ``executor`` (the extraction pool) while the rest of the batch is still on
     the network, so the cores extract while the fetcher waits. The batch's documents and
     rejects are staged next to the entries, which are then removed. ``on_page`` is called
-    once per entry when it is done (extracted or rejected).
+    once per entry when it is done (extracted or rejected). ``watchlists`` is the run's
+    snapshot (``watchlist_store.snapshot``): pages are matched against those versions.
     """
-    return start_fetch(entries_path, settings, executor, on_page).finish()
+    return start_fetch(entries_path, settings, executor, watchlists, on_page).finish()
 
 
 def start_fetch(
     entries_path: str,
     settings: Settings,
     executor: Executor,
+    watchlists: str,
     on_page: Callable[[], None] | None = None,
 ) -> FetchedBatch:
     """The first half of ``fetch``: every page fetched and handed to the pool; returns
@@ -426,7 +499,18 @@ def start_fetch(
         log.warning("event=fetch_already_done batch=%s (an earlier try staged it)", docs)
         return FetchedBatch(entries, docs, [], {}, {}, staged_earlier=True)
     entry_by_url = {entry["url"]: entry for entry in staging.read_records(entries)}
-    analyze = partial(_analyze_and_match, config_dir=str(settings.config_dir))
+    learned_path = _learned_path(entries)
+    learned = frozenset(
+        line
+        for record in (staging.read_records(learned_path) if learned_path.exists() else [])
+        for line in record["lines"]
+    )
+    analyze = partial(
+        _analyze_and_match,
+        config_dir=str(settings.config_dir),
+        watchlists=watchlists,
+        learned_boilerplate=learned,
+    )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
     def start_analysis(fetched: Page | Rejected) -> None:
@@ -481,6 +565,9 @@ class FetchedBatch:
                 )
             records.append(record)
         staging.write_records(self.docs, records)
+        learned = _learned_path(self.entries)
+        if learned.exists():
+            learned.unlink()
         self.entries.unlink()
         log.info("event=fetched batch=%s %s", self.docs.name, _fmt(counts))
         return str(self.docs), dict(counts)
@@ -506,16 +593,24 @@ async def _fetch_all(
         return await fetcher.fetch_pages(urls, on_done)
 
 
-def _analyze_and_match(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+def _analyze_and_match(
+    entry: dict[str, Any],
+    page: Page,
+    config_dir: str,
+    watchlists: str,
+    learned_boilerplate: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
     and done in the parent it would leave the pool idle while one core matches. Returns
-    ``{"doc", "alerts"}`` (alerts not yet stamped: see index) or ``{"rejected"}``."""
-    doc = analyze_page(entry, page, config_dir)
+    ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see index) or
+    ``{"rejected"}``."""
+    doc = analyze_page(entry, page, config_dir, learned_boilerplate)
     if "rejected" in doc:
         return doc
-    found = alerts.alerts_for(alerts.watchlists_in(config_dir), doc)
+    line_hashes = doc.pop(LINE_HASHES)
+    found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
-    return {"doc": doc, "alerts": found}
+    return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
 
 
 def index(
@@ -549,13 +644,25 @@ def index(
     )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
-    delivery = deliver(settings, es, new_alerts)
+    delivered = deliver(settings, es, [alert["_id"] for alert in new_alerts])
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, [a["doc"] for a in articles])
     ]
     rejects = [r["rejected"] for r in records if "rejected" in r] + index_rejects
     store.record_rejects(es, names, rejects, source=source_id, run_id=run_id)
+    # Pages written now (not unchanged revisits, which were counted when first written).
+    _count_boilerplate(
+        es,
+        names,
+        source_id,
+        [
+            article["line_hashes"]
+            for article in articles
+            if article.get("line_hashes") and article["doc"]["_id"] in result.written_ids
+        ],
+        settings,
+    )
     counts: Counter[str] = Counter(
         indexed=result.created,
         updated=result.updated,
@@ -563,7 +670,7 @@ def index(
         failed=len(result.failed),
         alerts=len(new_alerts),
     )
-    counts.update(delivery)
+    counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
     path.unlink()
     log.info("event=indexed batch=%s run=%s %s", path.name, run_id, _fmt(counts))
@@ -586,31 +693,44 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
-    """Deliver every alert still undelivered: those whose delivery failed when their batch
-    was indexed, in this run or an earlier one, and those a backfill stored."""
-    counts = deliver(settings, es, alerts.undelivered(es, IndexNames(settings.index_prefix)))
+    """Store the alerts indexed articles are missing (a run that died after its bulk write,
+    say), then deliver every alert not yet delivered whose claim is free: new ones, failed
+    ones, and deliveries whose process died (once their lease expired)."""
+    names = IndexNames(settings.index_prefix)
+    snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
+    active = watchlist_store.from_snapshot(snapshot)
+    recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
+    counts = {"alerts_recovered": recovered} if recovered else {}
+    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names)))
     log.info("event=notified %s", _fmt(counts))
     return counts
 
 
-def deliver(settings: Settings, es: Elasticsearch, pending: Iterable[dict[str, Any]]) -> Counts:
-    """Send each alert to its watchlist's channels and record the outcome on the alert.
+def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> Counts:
+    """Claim each alert and send it to its watchlist's channels (``news_ingest.alerting.delivery``).
 
-    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts. Each outcome is
-    written as soon as it is known, so a crash part-way resends at most the alert in flight.
+    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
+    ``notify_skipped`` alerts another process holds or already delivered.
     """
+    # The newest version's channels, even of a list disabled since its alert was raised.
     names = IndexNames(settings.index_prefix)
-    by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
-    counts: Counter[str] = Counter()
-    for alert in pending:
+    by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(es, names)}
+
+    def send(
+        alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
+    ) -> tuple[list[str], list[str]]:
         watchlist = by_id.get(alert["watchlist"])
         if watchlist is None:
-            delivered, errors = alert.get("delivered") or [], ["watchlist no longer configured"]
-        else:
-            delivered, errors = notify.deliver(watchlist.channels, alert)
-        alerts.record_delivery(es, names, alert, delivered, errors)
-        counts["notify_failed" if errors else "notified"] += 1
-    return dict(counts)
+            return list(alert.get("delivered") or []), ["watchlist no longer configured"]
+        return notify.deliver(watchlist.channels, alert, on_progress)
+
+    claims = delivery.ClaimStore(
+        es,
+        names,
+        owner=delivery.process_owner(),
+        lease=settings.alert_lease_seconds,
+    )
+    return delivery.deliver_claimed(claims, alert_ids, send, settings.alert_max_attempts)
 
 
 WINDOW_STAGING = "{source}__windows"
@@ -653,14 +773,22 @@ def _fmt(counts: Counts | Counter[str]) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(counts.items()))
 
 
-def load_worker_state(config_dir: str) -> None:
+def load_worker_state(settings: Settings) -> None:
     """Load what every page's analysis needs: language profiles, taxonomy, watchlists.
 
     Otherwise each worker loads them at its first page, about 0.4 s per worker and pool.
+    The watchlists are the snapshot a run starting now takes; when Elasticsearch cannot be
+    asked, or a list changes before the run takes its snapshot, workers compile the run's
+    snapshot at their first page instead.
     """
     load_profiles()
-    taxonomy_in(config_dir)
-    alerts.watchlists_in(config_dir)
+    taxonomy_in(str(settings.config_dir))
+    try:
+        es = store.connect(settings)
+        names = IndexNames(settings.index_prefix)
+        watchlist_store.from_snapshot(watchlist_store.snapshot(es, names, settings.config_dir))
+    except Exception as exc:  # a preload that fails only costs the workers that time
+        log.info("event=preload_watchlists_skipped reason=%s", type(exc).__name__)
 
 
 def extraction_pool(settings: Settings) -> Executor:
@@ -675,11 +803,17 @@ def extraction_pool(settings: Settings) -> Executor:
     ``news_ingest.processes``).
     """
     import multiprocessing.forkserver
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
     context = worker_context(["news_ingest.extraction_server"])
+    os.environ[POOL_PARENT_ENV] = str(os.getpid())  # the server's environment
     multiprocessing.forkserver.ensure_running()
-    return ProcessPoolExecutor(max_workers=settings.extract_workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=settings.extract_workers,
+        mp_context=context,
+        initializer=die_with_pool_server,
+    )
 
 
 def run_once(
@@ -695,9 +829,25 @@ def run_once(
     sweep: bool = False,
 ) -> Counts:
     """Plan, fetch and index one source in this process: what ``news-ingest run`` does
-    (and, for each day of the range, ``news-ingest backfill``: see ``plan``'s window)."""
+    (and, for each day of the range, ``news-ingest backfill``: see ``plan``'s window).
+
+    The whole run holds the source's lease (``news_ingest.es.leases``): a second run of the
+    source, whatever its kind, waits for it or stops with a message naming this one.
+    """
     folder = staging.run_folder(settings.staging_base, staging_key(source.id, window), run_id)
-    with extraction_pool(settings) as pool:
+    names = IndexNames(settings.index_prefix)
+    lease = leases.holding(
+        es,
+        names,
+        source.id,
+        run_id,
+        ttl=settings.run_lease_seconds,
+        wait=settings.run_lease_wait,
+        pid_bound=True,
+    )
+    with lease as held, extraction_pool(settings) as pool:
+        # Taken once: every batch of the run matches the versions in force at its start.
+        watchlists = watchlist_store.snapshot(es, names, settings.config_dir)
         entry_paths, plan_counts = plan(
             source, feed_urls, settings, es, folder, pool, window=window, sweep=sweep
         )
@@ -707,15 +857,25 @@ def run_once(
         try:
             pending = [] if window else pending_batches(settings, source.id, run_id)
             _fetch_and_index(
-                source, entry_paths, pending, settings, es, pool, run_id, on_page, all_counts
+                source,
+                entry_paths,
+                pending,
+                settings,
+                es,
+                pool,
+                run_id,
+                watchlists,
+                on_page,
+                all_counts,
+                held.check,
             )
         except ElasticsearchConnectionError as exc:
             raise store.StoreUnavailable(
                 f"Elasticsearch became unreachable during the run ({exc}); the batches "
                 f"fetched so far stay staged under {folder} and the next run indexes them"
             ) from None
-    store.refresh(es, IndexNames(settings.index_prefix))
-    all_counts.append(notify_pending(settings, es))
+        store.refresh(es, names)
+        all_counts.append(notify_pending(settings, es))
     return merge_counts(all_counts)
 
 
@@ -727,8 +887,10 @@ def _fetch_and_index(
     es: Elasticsearch,
     pool: Executor,
     run_id: str,
+    watchlists: str,
     on_page: Callable[[], None] | None,
     all_counts: list[Counts],
+    check_lease: Callable[[], None],
 ) -> None:
     with ThreadPoolExecutor(1, "fetch") as fetcher:
         started: list[Future[FetchedBatch]] = []
@@ -739,16 +901,18 @@ def _fetch_and_index(
             # two batches of pages in memory.
             if number >= 2:
                 started[number - 2].result().wait()
-            return start_fetch(path, settings, pool, on_page)
+            return start_fetch(path, settings, pool, watchlists, on_page)
 
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))
         for docs_path in pending:
+            check_lease()
             all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
         batches = iter(started)
         for batch in batches:
             docs_path, fetch_counts = batch.result().finish()
             all_counts.append(fetch_counts)
+            check_lease()
             try:
                 all_counts.append(
                     index(docs_path, settings, es, source_id=source.id, run_id=run_id)

@@ -54,7 +54,14 @@ class Settings(BaseSettings):
 
     allow_private_hosts: bool = False
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
-    fetch_timeout: float = 20.0
+    fetch_timeout: float = Field(
+        default=20.0, description="Seconds a connection may stay silent (per read)."
+    )
+    fetch_deadline: float = Field(
+        default=60.0,
+        description="Seconds one request may take in all (connect, headers and body): a "
+        "server that drips bytes resets the read timeout, never this.",
+    )
     max_page_bytes: int = 5_000_000
     max_feed_bytes: int = Field(
         default=50_000_000,
@@ -69,6 +76,38 @@ class Settings(BaseSettings):
     airflow_parallelism: int = Field(
         default_factory=lambda: max(2, os.cpu_count() or 1),
         description="Task processes of local mode's LocalExecutor.",
+    )
+    # Learned boilerplate of sources without a profile (extract.boilerplate).
+    boilerplate_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="Share of a source's recent pages a line must exceed."
+    )
+    boilerplate_min_pages: int = Field(
+        default=20, ge=1, description="Pages counted before anything is dropped."
+    )
+    boilerplate_window: int = Field(
+        default=200, ge=2, description="Pages after which every count is halved."
+    )
+    boilerplate_max_lines: int = Field(
+        default=2000, ge=1, description="Line hashes kept per source."
+    )
+
+    alert_lease_seconds: float = Field(
+        default=120.0,
+        description="How long a claimed alert delivery is held before another process may "
+        "take it over (longer than the slowest channel with its retries).",
+    )
+    run_lease_seconds: float = Field(
+        default=300.0,
+        description="Life of a source's run lease; the run renews it every third of that. "
+        "A run that died frees its source after this long.",
+    )
+    run_lease_wait: float = Field(
+        default=60.0,
+        description="How long a run waits for another run of the same source to finish "
+        "before it stops with a message naming that run.",
+    )
+    alert_max_attempts: int = Field(
+        default=10, description="Delivery attempts of an alert before it stays failed."
     )
 
     @property

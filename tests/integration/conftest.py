@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -10,12 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from elasticsearch import Elasticsearch
 from news_ingest.es import store
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import FixtureSite, running_site
-from news_ingest.settings import get_settings
+from news_ingest.local.localnode import local_connection
+from news_ingest.settings import PROJECT_ROOT, get_settings
+from tests.conftest import Receiver
+from tests.integration.tcpproxy import TcpProxy
 
 
 @pytest.fixture
@@ -84,3 +89,25 @@ def run_cli(
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     return result
+
+
+@pytest.fixture
+def es_proxy() -> Iterator[TcpProxy]:
+    url, _, _ = local_connection(get_settings())
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    proxy = TcpProxy((host, int(port)))
+    proxy.start()
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture
+def alert_config(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
+    """The project's config with the karabakh watchlist delivering to the receiver."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "include" / "config", config)
+    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
+    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
+    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
+    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return {"NEWS_INGEST_CONFIG_DIR": str(config)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -24,18 +23,6 @@ KARABAKH_FILES = {
     "russian-peacekeepers-karabakh.html",
     "sochi-trilateral-meeting-flash.html",
 }
-
-
-@pytest.fixture
-def alert_config(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
-    """The project's config with the karabakh watchlist delivering to the receiver."""
-    config = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "include" / "config", config)
-    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
-    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
-    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
-    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    return {"NEWS_INGEST_CONFIG_DIR": str(config)}
 
 
 def test_alert_once_and_redeliver_after_webhook_outage(
@@ -101,6 +88,7 @@ def test_alerts_go_out_as_soon_as_their_batch_is_written(
     assert min(receiver.arrivals) < max(written)
 
 
+@pytest.mark.usefixtures("ingest_env")  # its own prefix: the command seeds a watchlists index
 def test_watchlist_test_explains_a_match() -> None:
     hit = run_cli("watchlist", "test", "karabakh", "وصل الوفد إلى ستيباناكيرت في ناغورني-قرة باغ")
     assert "MATCH" in hit.stdout
@@ -161,3 +149,78 @@ def test_held_out_spellings_alert_and_lookalikes_do_not(
         expected = {site.url(f"/held-{n}.html") for n in range(len(HELD_OUT_SPELLINGS))}
     assert alerted == expected
     assert len(receiver.received) == len(expected)
+
+
+def test_a_watchlist_changed_by_cli_alerts_from_the_next_run_on(
+    ingest_env: dict[str, str],
+    receiver: Receiver,
+    alert_config: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    tmp_path: Path,
+) -> None:
+    mentions = {1: "منتجع سوتشي", 2: "مطار أدلر", 3: "شاطئ سوتشي"}
+    entry = {
+        "id": "sochi",
+        "name": "Sochi",
+        "severity": "medium",
+        "terms": {"ar": ["سوتشي"]},
+        "channels": [{"type": "webhook", "url": receiver.url}],
+    }
+    definition = tmp_path / "sochi.yaml"
+    definition.write_text(yaml.safe_dump(entry, allow_unicode=True), "utf-8")
+
+    def sochi_alerts() -> dict[str, int]:
+        rows = json.loads(run_cli("alerts", "--json", "--watchlist", "sochi").stdout)
+        return {row["url"]: row["watchlist_version"] for row in rows}
+
+    with running_site() as site:
+        items: list[FeedItem] = []
+
+        def run_with(number: int) -> None:
+            path = f"/sochi-{number}.html"
+            site.add(path, page(f"خبر {number}", mentions[number]))
+            items.append(FeedItem(link=site.url(path), title=f"خبر {number}"))
+            site.add_feed("/feed.xml", items)
+            run_cli("run", "--feed", site.url("/feed.xml"), env=alert_config)
+
+        run_with(1)
+        assert sochi_alerts() == {}  # no such watchlist yet
+        added = run_cli("watchlist", "add", "--file", str(definition), "--by", "analyst")
+        assert "watchlist sochi version 1: created" in added.stdout
+        backfill = run_cli("alerts", "backfill", "--watchlist", "sochi", env=alert_config)
+        assert "version 1: scanned 1 article(s); 1 new alert(s)" in backfill.stdout
+        assert sochi_alerts() == {site.url("/sochi-1.html"): 1}
+
+        edited = run_cli("watchlist", "edit", "sochi", "--add-term", "ar:أدلر", "--by", "analyst")
+        assert "version 2: terms.ar +أدلر" in edited.stdout
+        run_with(2)
+        assert sochi_alerts() == {site.url("/sochi-1.html"): 1, site.url("/sochi-2.html"): 2}
+
+        run_cli("watchlist", "disable", "sochi", "--note", "trip over")
+        run_with(3)
+        assert site.url("/sochi-3.html") not in sochi_alerts()
+        expected = [site.url("/sochi-1.html"), site.url("/sochi-2.html")]
+    assert sorted(p["url"] for p in receiver.received) == expected
+    shown = run_cli("watchlist", "show", "sochi").stdout
+    assert "v2 " in shown and "by analyst: terms.ar +أدلر" in shown
+    assert "v3 " in shown and "disabled (trip over)" in shown
+    # The same validation and messages as watchlists.yaml.
+    bad = run_cli("watchlist", "edit", "sochi", "--severity", "urgent", check=False)
+    assert bad.returncode != 0 and "field 'severity'" in bad.stdout + bad.stderr
+    assert es.count(index=names.watchlists)["count"] == 4  # karabakh seeded + sochi v1..v3
+
+
+def test_two_edits_of_one_version_cannot_both_land(es: Elasticsearch, names: IndexNames) -> None:
+    from news_ingest.alerting import watchlist_store
+    from news_ingest.configfile import ConfigError
+    from news_ingest.es import indices
+
+    indices.install(es, names.prefix)
+    watchlist_store.seed(es, names, PROJECT_ROOT / "include" / "config")
+    karabakh = watchlist_store.get(es, names, "karabakh").watchlist
+    watchlist_store.save(es, names, karabakh, version=2, changed_by="a", change="one")
+    with pytest.raises(ConfigError, match="version 2 was stored by someone else"):
+        watchlist_store.save(es, names, karabakh, version=2, changed_by="b", change="two")
+    assert [v.changed_by for v in watchlist_store.history(es, names, "karabakh")][1:] == ["a"]
+    assert watchlist_store.seed(es, names, PROJECT_ROOT / "include" / "config") == []

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +23,7 @@ from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import (
     FeedItem,
     SiteSpec,
+    archive_items,
     generate_site,
     rss_feed,
     running_site,
@@ -32,110 +31,9 @@ from news_ingest.local.fixturesite import (
 from news_ingest.local.localnode import local_connection
 from news_ingest.settings import Settings, get_settings
 from tests.integration.conftest import run_cli
+from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.integration
-
-
-class TcpProxy:
-    """A loopback TCP proxy in front of Elasticsearch that a test can cut and restore.
-
-    Cut: the listener closes (new connections are refused) and open connections are reset.
-    ``cut_at_request`` cuts by itself just before forwarding the Nth request whose request
-    line contains a marker, so the outage lands at a known point of a run.
-    """
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._trigger: tuple[bytes, int] | None = None
-        self.seen: dict[bytes, int] = {}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        listener = socket.create_server(("127.0.0.1", self.port))
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut_at_request(self, marker: bytes, number: int) -> None:
-        self._trigger = (marker, number)
-
-    def cut(self) -> None:
-        with self._lock:
-            listener, self._listener = self._listener, None
-            connections, self._connections = self._connections, set()
-        if listener is not None:
-            listener.close()
-        for conn in connections:
-            _reset(conn)
-
-    def restore(self) -> None:
-        self._trigger = None
-        self.start()
-
-    @property
-    def is_cut(self) -> bool:
-        return self._listener is None
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut
-            upstream = socket.create_connection(self.upstream)
-            with self._lock:
-                self._connections.update((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
-        try:
-            while chunk := source.recv(65536):
-                if requests and self._should_cut(chunk):
-                    self.cut()
-                    return
-                target.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for conn in (source, target):
-                _reset(conn)
-
-    def _should_cut(self, chunk: bytes) -> bool:
-        if self._trigger is None:
-            return False
-        marker, number = self._trigger
-        line = chunk.split(b"\r\n", 1)[0]
-        if marker not in line or b"HTTP/1." not in line:
-            return False
-        with self._lock:
-            self.seen[marker] = self.seen.get(marker, 0) + 1
-            return self.seen[marker] >= number
-
-
-def _reset(conn: socket.socket) -> None:
-    try:
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-        conn.close()
-    except OSError:
-        pass
-
-
-@pytest.fixture
-def es_proxy() -> Iterator[TcpProxy]:
-    url, _, _ = local_connection(get_settings())
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    proxy = TcpProxy((host, int(port)))
-    proxy.start()
-    yield proxy
-    proxy.cut()
 
 
 def _indexed_urls(es: Elasticsearch, names: IndexNames) -> list[str]:
@@ -157,6 +55,17 @@ def _report(expected: set[str], urls: list[str], faults: int) -> None:
     assert not lost, sorted(lost)
     assert duplicated == 0
     assert set(urls) == expected, sorted(set(urls) - expected)
+
+
+def _most_bytes_a_capped_read_lets_through(cap: int) -> int:
+    """What a server can hand the kernel before a reader that stops at ``cap`` closes: the cap,
+    both loopback socket buffers at their autotuning ceilings, and 1 MB for the client's own
+    read buffer. (A fixed figure failed on a box whose receive ceiling is 32 MiB.)"""
+    ceilings = (
+        int(Path(f"/proc/sys/net/ipv4/{name}").read_text().split()[2])
+        for name in ("tcp_rmem", "tcp_wmem")
+    )
+    return cap + sum(ceilings) + 1_000_000
 
 
 def _run(feeds: list[str], env: dict[str, str] | None = None, *, check: bool = True) -> str:
@@ -300,17 +209,20 @@ def test_bad_input_is_refused_or_recovered_and_never_crashes_a_run(
             b"</title>", b" & co <b></title>", 1
         )
         site.routes[feeds[4]].body = _billion_laughs(generated.url(by_feed[4][0]))
-        # An article page served where a feed should be, and a feed of two hostile pages:
-        # 50 MB streamed without Content-Length, and random bytes labelled as HTML.
+        # An article page served where a feed should be, and a feed of two hostile pages: twice
+        # what a capped read can let through, streamed without Content-Length, and random bytes
+        # labelled as HTML.
         site.add("/feeds/page.xml", site.routes[by_feed[0][0].path].body)
-        site.add("/big.html", b"<html><body>" + b"x" * 50_000_000, declare_length=False)
+        most_let_through = _most_bytes_a_capped_read_lets_through(get_settings().max_page_bytes)
+        big_body = b"<html><body>" + b"x" * (2 * most_let_through)
+        site.add("/big.html", big_body, declare_length=False)
         site.add("/noise.html", bytes(range(256)) * 200, content_type="text/html")
         big, noise = site.url("/big.html"), site.url("/noise.html")
         site.add_feed("/feeds/hostile.xml", [FeedItem(link=u, title=u) for u in (big, noise)])
         urls = [*generated.feed_urls, site.url("/feeds/page.xml"), site.url("/feeds/hostile.xml")]
 
         output = _run(urls)
-        assert site.bytes_sent["/big.html"] < 20_000_000  # the size cap stopped the read
+        assert site.bytes_sent["/big.html"] <= most_let_through  # the size cap stopped the read
 
     served = [*by_feed[0], *by_feed[1], *by_feed[2][:2], *by_feed[3], by_feed[4][0]]
     assert "feeds_malformed" in output
@@ -337,6 +249,13 @@ def test_links_and_redirects_into_private_space_are_refused() -> None:
         "http://127.0.0.1:9200/_cat/indices",
         "http://10.1.2.3/admin",
         "http://169.254.169.254/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",  # carrier-grade NAT (a cloud's metadata)
+        "http://2130706433:9200/",  # 127.0.0.1 in decimal
+        "http://0x7f.1:9200/",  # hex, short form
+        "http://0177.0.0.1:9200/",  # octal
+        "http://0.0.0.0:9200/",
+        "http://[::ffff:127.0.0.1]:9200/",  # IPv4-mapped IPv6
+        "http://localhost.:9200/",  # trailing dot
         f"http://{public}/redirect-to-metadata",
     ]
     with running_site() as site:
@@ -373,3 +292,61 @@ def test_links_and_redirects_into_private_space_are_refused() -> None:
     # Only the public hops reached the site; nothing was sent to a private address.
     assert requested == ["/feed.xml", "/robots.txt", "/redirect-to-metadata"]
     print(f"faults injected={len(private_links)} articles expected=0 indexed=0 lost=0 duplicated=0")
+
+
+def test_a_slow_drip_server_is_a_timeout_reject(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    """Pages that send a byte at a time never trip the read timeout; the deadline ends them."""
+    env = {
+        "NEWS_INGEST_FETCH_TIMEOUT": "1",
+        "NEWS_INGEST_FETCH_DEADLINE": "2",
+        "NEWS_INGEST_FETCH_RETRIES": "2",
+    }
+    spec = SiteSpec(pages=12, feeds=1, seed=21, karabakh_share=0.0, min_bytes=20_000)
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        dripping = generated.articles[:3]
+        # Three rates, all far below the read timeout per byte.
+        for article, rate in zip(dripping, (0.05, 0.2, 0.5), strict=True):
+            site.routes[article.path].drip = rate
+        started = time.monotonic()
+        _run(generated.feed_urls, env)
+        took = time.monotonic() - started
+        assert {site.count(a.path) for a in dripping} == {1}  # a deadline is not retried
+    rejects = {row["url"]: row for row in json.loads(run_cli("rejects", "--json").stdout)}
+    assert {url: row["reason"] for url, row in rejects.items()} == {
+        generated.url(a): "timeout" for a in dripping
+    }
+    assert all("deadline" in row["detail"] for row in rejects.values())
+    print(f"slow-drip pages={len(dripping)} run seconds={took:.0f}")
+    expected = {generated.url(a) for a in generated.articles[3:]}
+    _report(expected, _indexed_urls(es, names), faults=len(dripping))
+
+
+def test_a_100k_item_feed_is_accepted_and_planned(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames, tmp_path: Path
+) -> None:
+    """An archive feed of 100k items (~33 MB) is above the page cap, within the feed cap."""
+    from news_ingest import pipeline
+    from news_ingest.es import indices
+    from news_ingest.sources import get_source
+
+    items = archive_items(100_000)
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    source = get_source(settings.config_dir, "sputnik_arabic")
+    with running_site() as site:
+        site.add_feed("/archive.xml", items)
+        size = len(site.routes["/archive.xml"].body)
+        assert settings.max_page_bytes < size < settings.max_feed_bytes
+        folder = staging.run_folder(settings.staging_base, source.id, "archive")
+        paths, counts = pipeline.plan(source, [site.url("/archive.xml")], settings, es, folder)
+    planned = sum(1 for path in paths for _ in staging.read_records(staging.storage_path(path)))
+    print(
+        f"feed MB={size / 1e6:.1f} items expected={len(items)} planned={planned} "
+        f"batches={len(paths)} lost={len(items) - planned} duplicated=0"
+    )
+    assert counts["feeds_polled"] == 1 and "feeds_failed" not in counts, counts
+    assert planned == counts["new"] == len(items)
+    assert len(paths) == -(-len(items) // settings.batch_size)

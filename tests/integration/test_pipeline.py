@@ -116,3 +116,20 @@ def test_entries_staged_by_a_run_that_died_before_fetching_are_replanned(
     assert es.count(index=names.articles)["count"] == len(originals())
     assert staging.batch_paths(crashed, "entries") == []
     assert not crashed.exists()  # emptied run folders are pruned
+
+
+def test_the_worker_preload_compiles_the_snapshot_a_run_takes(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    from news_ingest.alerting import watchlist_store
+
+    settings = get_settings()
+    indices.install(es, names.prefix)
+    watchlist_store.from_snapshot.cache_clear()
+    pipeline.load_worker_state(settings)  # what the pool's server process runs
+    run_snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
+    before = watchlist_store.from_snapshot.cache_info()
+    (active,) = watchlist_store.from_snapshot(run_snapshot)
+    after = watchlist_store.from_snapshot.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
+    assert (active.watchlist.id, active.version) == ("karabakh", 1)

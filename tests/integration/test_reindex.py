@@ -33,8 +33,9 @@ def test_reindex_swaps_the_alias_and_keeps_the_old_index(
         ),
         refresh="wait_for",
     )
-    before = {hit["id"] for hit in search(es, names, SearchRequest(text="قرة باغ")).hits}
-    assert before == {"a02"}  # only the exact spelling: nothing folded yet
+    # Persian yeh: the Arabic chain's own normalisation keeps it, Python's folding does not.
+    before = {hit["id"] for hit in search(es, names, SearchRequest(text="ایران")).hits}
+    assert before == {"a16"}  # only the exact spelling: nothing folded yet
 
     result = reindex(es, names)
     assert (result.source, result.target) == (names.articles_version(1), names.articles_version(2))
@@ -44,9 +45,9 @@ def test_reindex_swaps_the_alias_and_keeps_the_old_index(
     assert es.count(index=names.articles)["count"] == len(articles)
     assert es.count(index=names.articles_version(1))["count"] == len(articles)
     # The copy recomputed norm.*: the variant spelling now finds both articles.
-    assert {hit["id"] for hit in search(es, names, SearchRequest(text="قرة باغ")).hits} == {
-        "a01",
-        "a02",
+    assert {hit["id"] for hit in search(es, names, SearchRequest(text="ایران")).hits} == {
+        "a16",
+        "a21",
     }
     assert indices.is_current(indices.index_meta(es, names.articles_version(2)))
     # The alias is the write index: new articles land in v2.

@@ -26,11 +26,13 @@ from news_ingest.local.fixturesite import (
     generate_site,
 )
 from news_ingest.local.standalone import Standalone, running_standalone
+from tests.conftest import Receiver
 from tests.integration.conftest import task_env
+from tests.integration.runs import alert_report, finish, indexed_report, start_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
-DAG_ID = "sputnik_arabic"
+DAG_ID = SOURCE_ID = "sputnik_arabic"
 BATCH_SIZE = 20
 
 
@@ -39,11 +41,15 @@ def site(served: FixtureSite) -> GeneratedSite:
     return generate_site(served, SiteSpec(pages=60, feeds=3, seed=10))
 
 
+# Long enough for either a DAG run or a CLI run of the fixture site to finish.
+LEASE_WAIT = {"NEWS_INGEST_RUN_LEASE_WAIT": "400"}
+
+
 @pytest.fixture
 def airflow(
-    tmp_path: Path, ingest_env: dict[str, str], site: GeneratedSite
+    tmp_path: Path, ingest_env: dict[str, str], site: GeneratedSite, alert_config: dict[str, str]
 ) -> Iterator[Standalone]:
-    env = task_env(ingest_env, NEWS_INGEST_BATCH_SIZE=str(BATCH_SIZE))
+    env = task_env(ingest_env, **alert_config, **LEASE_WAIT, NEWS_INGEST_BATCH_SIZE=str(BATCH_SIZE))
     with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAG_ID)
         # The source's daily sweep is not under test: its runs would take task slots (two)
@@ -54,12 +60,17 @@ def airflow(
         yield real
 
 
+# One scheduler start serves both this run and the concurrent-run rounds after it (a start
+# costs minutes on a loaded machine), so the test gets more than the default budget.
+@pytest.mark.timeout(900)
 def test_a_triggered_run_ingests_every_page_under_a_real_scheduler(
     airflow: Standalone,
     served: FixtureSite,
     site: GeneratedSite,
     es: Elasticsearch,
     names: IndexNames,
+    receiver: Receiver,
+    alert_config: dict[str, str],
 ) -> None:
     feeds = site.feed_urls
     started = time.monotonic()
@@ -118,6 +129,51 @@ def test_a_triggered_run_ingests_every_page_under_a_real_scheduler(
     assert es.count(index=names.articles)["count"] == expected
     fetches = [t for t in airflow.task_instances(DAG_ID, again) if t["task_id"] == "fetch"]
     assert fetches == [] or all(t["state"] == "skipped" for t in fetches), fetches
+
+    _cli_runs_during_dag_runs(airflow, served, site, es, names, receiver, alert_config)
+
+
+def _cli_runs_during_dag_runs(
+    airflow: Standalone,
+    served: FixtureSite,
+    first: GeneratedSite,
+    es: Elasticsearch,
+    names: IndexNames,
+    receiver: Receiver,
+    alert_config: dict[str, str],
+) -> None:
+    """A CLI run of the source during a DAG run of it, in both orders (on this scheduler,
+    to spare a second start): the later one waits for the source's lease, the batches of
+    one are never taken for leftovers by the other, and every alert goes out once."""
+    sites = [first]
+    for seed, cli_first in ((60, False), (61, True)):
+        more = generate_site(served, SiteSpec(pages=12, feeds=1, seed=seed, karabakh_share=0.5))
+        sites.append(more)
+        env = {**alert_config, **LEASE_WAIT, "NEWS_INGEST_BATCH_SIZE": "8"}
+        if cli_first:
+            cli = start_run(more, env)
+            _wait_for_lease_owner(es, names, "cli__")
+            run_id = airflow.trigger(DAG_ID, {"feeds": more.feed_urls})
+        else:
+            run_id = airflow.trigger(DAG_ID, {"feeds": more.feed_urls})
+            _wait_for_lease_owner(es, names, "airflow:")
+            cli = start_run(more, env)
+        code, output = finish(cli)
+        assert code == 0, output
+        state = airflow.wait_for_run(DAG_ID, run_id, timeout=600)
+        assert state == "success", airflow.diagnostics()
+    indexed_report(es, names, sites)
+    alert_report(es, names, receiver)
+
+
+def _wait_for_lease_owner(es: Elasticsearch, names: IndexNames, prefix: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        lease = es.options(ignore_status=404).get(index=names.leases, id=SOURCE_ID)
+        if lease.get("found") and str(lease["_source"]["owner"]).startswith(prefix):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no run lease owned by {prefix}* appeared")
 
 
 def _page_requests(served: FixtureSite, site: GeneratedSite) -> int:

@@ -46,6 +46,7 @@ class SecEnv:
     admin: Elasticsearch
     writer: Principal
     analyst: Principal
+    editor: Principal
     names: IndexNames
     other_index: str
     elastic_password: str
@@ -90,9 +91,12 @@ def sec() -> Iterator[SecEnv]:
     users = record["users"]
     writer = Principal(users["news_writer"]["user"], users["news_writer"]["password"])
     analyst = Principal(users["news_analyst"]["user"], users["news_analyst"]["password"])
+    editor = Principal(
+        users["news_watchlist_editor"]["user"], users["news_watchlist_editor"]["password"]
+    )
     url, _, elastic_password = localnode.local_connection(settings)
     assert elastic_password
-    for who in (writer, analyst):
+    for who in (writer, analyst, editor):
         _wait_until_authenticates(url, who)
     pattern = record["index_pattern"]
     assert pattern.endswith("-*"), pattern
@@ -103,7 +107,7 @@ def sec() -> Iterator[SecEnv]:
     admin.indices.create(index=other)
     admin.index(index=other, id="x", document={"secret": "not for the pipeline"}, refresh=True)
     try:
-        yield SecEnv(url, admin, writer, analyst, names, other, elastic_password)
+        yield SecEnv(url, admin, writer, analyst, editor, names, other, elastic_password)
     finally:
         found = admin.indices.get(index=f"{names.prefix}-*,{other}", expand_wildcards="all")
         if found:
@@ -159,9 +163,12 @@ def test_writer_cannot_touch_other_indices(set_up: SecEnv) -> None:
     _denied(writer.index, index=other, document={"x": 1})
     _denied(writer.indices.create, index=f"sectest-elsewhere-{uuid.uuid4().hex[:6]}")
     _denied(writer.indices.delete, index=other)
-    # Wildcards silently skip what the user may not see: nothing of "other" comes back.
+    # Wildcards silently skip what the user may not see: nothing outside the roles' pattern
+    # (the test namespace sits inside it, beside whatever the node's own pipeline wrote).
     hits = writer.search(index="*", query={"match_all": {}}, size=100)["hits"]["hits"]
-    assert all(hit["_index"].startswith(set_up.names.prefix) for hit in hits)
+    role_prefix = set_up.names.prefix.split("sectest-")[0]  # "<prefix>-" of "<prefix>-*"
+    outside = {hit["_index"] for hit in hits if not hit["_index"].startswith(role_prefix)}
+    assert outside == set(), outside
 
 
 def test_writer_cannot_change_security(set_up: SecEnv) -> None:
@@ -210,6 +217,31 @@ def test_analyst_uses_the_read_only_cli(set_up: SecEnv, tmp_path: Path) -> None:
     for args in (("search", "قره باغ", "--json"), ("rejects", "--json"), ("alerts", "--json")):
         result = run_cli(*args, env=env)
         assert result.stdout.lstrip().startswith("["), args
+
+
+def test_watchlist_editor_adds_versions_and_nothing_else(set_up: SecEnv, tmp_path: Path) -> None:
+    """Analysts manage watchlists without the writer's rights; a version is never replaced."""
+    env = set_up.cli_env(set_up.editor, tmp_path)
+    edited = run_cli("watchlist", "edit", "karabakh", "--add-name", "ar:كرهباخ", env=env)
+    assert "karabakh version 2: names.ar +كرهباخ" in edited.stdout
+    assert "+كرهباخ" in run_cli("watchlist", "list", env=env).stdout
+    analyst_view = run_cli(
+        "watchlist", "show", "karabakh", env=set_up.cli_env(set_up.analyst, tmp_path)
+    )
+    assert "names.ar +كرهباخ" in analyst_view.stdout
+    refused = run_cli(
+        "watchlist",
+        "disable",
+        "karabakh",
+        env=set_up.cli_env(set_up.analyst, tmp_path),
+        check=False,
+    )
+    assert refused.returncode != 0
+    editor = set_up.client(set_up.editor)
+    names = set_up.names
+    _denied(editor.index, index=names.watchlists, id="karabakh@2", document={"version": 2})
+    _denied(editor.index, index=names.articles, id="e1", document={"title": "x"})
+    _denied(editor.indices.delete, index=names.watchlists)
 
 
 # --- no credentials in output or logs ----------------------------------------------------
@@ -265,7 +297,7 @@ def test_local_role_pattern_follows_the_prefix() -> None:
     roles = localnode.load_roles(settings.index_prefix)
     assert record["index_pattern"] == f"{settings.index_prefix}-*"
     for role in roles.values():
-        assert [names for entry in role["indices"] for names in entry["names"]] == [
-            f"{settings.index_prefix}-*"
-        ]
+        patterns = [names for entry in role["indices"] for names in entry["names"]]
+        assert patterns[0] == f"{settings.index_prefix}-*"
+        assert all(p.startswith(f"{settings.index_prefix}-") for p in patterns)
     assert os.stat(localnode.node_paths(settings).role_users).st_mode & 0o077 == 0

@@ -332,11 +332,17 @@ def test_lock_is_pinned_and_complete() -> None:
 
 def test_roles_are_least_privilege() -> None:
     roles = load_roles("acme")
-    assert set(roles) == {"news_writer", "news_analyst"}
+    assert set(roles) == {"news_writer", "news_analyst", "news_watchlist_editor"}
     for role in roles.values():
         patterns = {name for entry in role["indices"] for name in entry["names"]}
-        assert patterns == {"acme-*"}
+        assert patterns <= {"acme-*", "acme-*watchlists"} and "acme-*" in patterns
         assert not any(entry.get("allow_restricted_indices") for entry in role["indices"])
+    editor = roles["news_watchlist_editor"]
+    assert editor["cluster"] == []
+    assert [(e["names"], e["privileges"]) for e in editor["indices"]] == [
+        (["acme-*"], ["read", "view_index_metadata"]),
+        (["acme-*watchlists"], ["create_doc"]),  # add versions, never overwrite one
+    ]
     writer = roles["news_writer"]
     privileges = {p for entry in writer["indices"] for p in entry["privileges"]}
     assert not privileges & {"all", "manage", "delete_index"}

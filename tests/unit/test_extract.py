@@ -14,6 +14,7 @@ import pytest
 import trafilatura
 from lxml import html as lxml_html
 
+from news_ingest.extract import boilerplate
 from news_ingest.extract.html import ExtractedArticle, extract_article
 from news_ingest.extract.profiles import SPUTNIK, has_class, profile_by_id, profile_for_url
 
@@ -187,7 +188,10 @@ def test_generic_extraction_without_profile() -> None:
     article = extract_article(page(entry), entry["url"])
 
     assert article.profile is None
-    assert article.lede is None
+    # trafilatura drops the announce; the page's description is that text, shown on the
+    # page, so it comes back as the lede
+    assert article.lede == entry["lede"]
+    assert article.lede not in paragraphs(article)
     assert "no-lede" not in article.warnings  # only a profile promises a lede
     assert set(entry["body_paragraphs"]) <= set(paragraphs(article))
     assert article.title == entry["title"]
@@ -310,3 +314,161 @@ def test_has_class_matches_whole_tokens() -> None:
     assert [node.text for node in tree.xpath(f"//div[{has_class('article__announce')}]")] == [
         "photo"
     ]
+
+
+# --- issue 15: NFC, split bodies, description ledes, quality, learned boilerplate ----------
+
+PROSE = (
+    "The delegations met for six hours on Tuesday and agreed to resume the talks on the "
+    "border crossings, the water rights and the railway corridor after the holidays."
+)
+
+
+def _article_page(body: str, head: str = "", header: str = "") -> str:
+    return (
+        f"<html><head><title>Talks resume</title>{head}</head><body>"
+        f"<header><nav><a href='/'>Home</a></nav>{header}</header>"
+        f"<main>{body}</main><footer>© Fixture</footer></body></html>"
+    )
+
+
+def test_body_title_and_lede_are_nfc() -> None:
+    decomposed = "ا\u0654" + "لمجلس" + " Cafe\u0301 " + PROSE  # alef + hamza above, e + acute
+    html = _article_page(f"<article><h1>Cafe\u0301</h1><p>{decomposed}</p></article>")
+
+    article = extract_article(html, "https://example.com/a")
+
+    assert "\u0654" not in article.body and "\u0301" not in article.body
+    assert article.body.startswith("أ")
+    assert article.title == "Caf\u00e9"
+
+
+def test_a_body_split_around_an_ad_is_merged() -> None:
+    first = "".join(f"<p>Part one, paragraph {n}. {PROSE}</p>" for n in range(4))
+    second = "".join(f"<p>Part two, paragraph {n}. {PROSE}</p>" for n in range(2))
+    body = (
+        f"<div class='chunks'><div class='grid'><div class='body__text'>{first}</div>"
+        "<aside class='rail'><a href='/ad'>Advertisement</a></aside></div>"
+        "<div class='ad-slot'><a href='/x'>Sponsored: buy now</a></div>"
+        f"<div class='grid'><div class='body__text'>{second}</div></div></div>"
+    )
+
+    article = extract_article(_article_page(body), "https://example.com/a")
+
+    lines = paragraphs(article)
+    assert [line.split(".")[0] for line in lines] == [
+        *(f"Part one, paragraph {n}" for n in range(4)),
+        *(f"Part two, paragraph {n}" for n in range(2)),
+    ]
+    assert "Sponsored" not in article.body
+
+
+def test_containers_of_another_kind_are_not_merged() -> None:
+    own = "".join(f"<p>Own paragraph {n}. {PROSE}</p>" for n in range(4))
+    bio = f"<p>About the author: {PROSE}</p>"
+    body = (
+        f"<div class='post'><div class='widget'>{own}</div></div>"
+        f"<div class='sidebar'><div class='widget'>{bio}</div></div>"
+    )
+
+    article = extract_article(_article_page(body), "https://example.com/a")
+
+    assert "About the author" not in article.body
+
+
+def test_a_profile_body_keeps_every_matching_node() -> None:
+    entry = BY_FILE[SEED_FILE]
+    split = replace(SPUTNIK, body_xpath=f"//div[{has_class('article__text')}]")
+
+    article = extract_article(page(entry), entry["url"], split)
+
+    # every text block of the article, not the first one only
+    assert paragraphs(article) == entry["body_paragraphs"]
+
+
+def test_description_shown_in_the_header_becomes_the_lede() -> None:
+    standfirst = "Six hours of talks ended with an agreement to meet again after the holidays."
+    html = _article_page(
+        "".join(f"<article><p>{PROSE} {n}</p></article>" for n in range(3)),
+        head=f'<meta name="description" content="{standfirst}">',
+        header=f"<h1>Talks resume</h1><p class='standfirst'>{standfirst}</p>",
+    )
+
+    article = extract_article(html, "https://example.com/a")
+
+    assert article.lede == standfirst
+    assert standfirst not in article.body
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Six hours of talks ended with an agreement...",  # truncated: a teaser, not a lede
+        "A description that the page never shows anywhere as text of its own.",
+        PROSE,  # the body's own paragraph: it stays in the body
+    ],
+    ids=["truncated", "not-shown", "in-body"],
+)
+def test_description_that_is_not_a_dropped_standfirst_is_no_lede(description: str) -> None:
+    html = _article_page(
+        f"<article><p>{PROSE}</p><p>{PROSE} Again.</p></article>",
+        head=f'<meta name="description" content="{description}">',
+    )
+
+    article = extract_article(html, "https://example.com/a")
+
+    assert article.lede is None
+    assert PROSE in paragraphs(article)
+
+
+def test_quality_scores_an_article_above_a_menu_dump() -> None:
+    article = extract_article(
+        _article_page("".join(f"<p>{PROSE} {n}</p>" for n in range(6))), "https://example.com/a"
+    )
+    menu = "".join(f"<li><a href='/s{n}'>Section number {n}</a></li>" for n in range(60))
+    dump = extract_article(_article_page(f"<ul>{menu}</ul>"), "https://example.com/b")
+
+    assert article.quality > 0.9
+    assert 0 <= dump.quality < 0.5
+
+
+def test_sputnik_scores_a_full_article_high_and_a_flash_lower() -> None:
+    full, flash = extracted(BY_FILE[SEED_FILE]).quality, extracted(BY_FILE[FLASH_FILE]).quality
+
+    assert full >= 0.9
+    # a one-paragraph flash is a real article, but less of one: short and warned about
+    assert 0.3 <= flash < full
+
+
+def test_learned_boilerplate_is_dropped_and_still_counted() -> None:
+    chrome = "Comments are moderated: keep to the subject and respect the other readers."
+    html = _article_page(f"<article><p>{PROSE}</p><p>{PROSE} Two.</p><p>{chrome}</p></article>")
+    learned = frozenset({boilerplate.line_hash(chrome)})
+
+    cold = extract_article(html, "https://example.com/a")
+    warm = extract_article(html, "https://example.com/a", learned_boilerplate=learned)
+
+    assert chrome in paragraphs(cold)
+    assert chrome not in warm.body and PROSE in paragraphs(warm)
+    # the hashes are of the lines before the drop: the source's counts keep seeing the line
+    assert warm.line_hashes == cold.line_hashes
+    assert boilerplate.line_hash(chrome) in warm.line_hashes
+
+
+def test_profile_pages_neither_learn_nor_drop() -> None:
+    entry = BY_FILE[SEED_FILE]
+    everything = frozenset(boilerplate.page_hashes(entry["body_paragraphs"]))
+
+    article = extract_article(page(entry), entry["url"], SPUTNIK, learned_boilerplate=everything)
+
+    assert paragraphs(article) == entry["body_paragraphs"]
+    assert article.line_hashes == []
+
+
+def test_split_body_search_survives_odd_tag_names() -> None:
+    parts = "".join(f"<p>{PROSE} {n}</p>" for n in range(4))
+    body = f"<x-part class='text'>{parts}</x-part><x-part class='text'><p>{PROSE} end</p></x-part>"
+
+    article = extract_article(_article_page(body), "https://example.com/a")
+
+    assert PROSE + " 0" in paragraphs(article)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from news_ingest.crawl.feeds import parse_feed, unique_entries
+from news_ingest.crawl import feeds
+from news_ingest.crawl.feeds import FeedEntry, parse_feed, unique_entries
 from news_ingest.local.fixturesite import FeedItem, rss_feed
 
 FEED = "https://sarabic.ae/export/rss2/archive/index.xml"
@@ -102,3 +104,40 @@ def test_unique_entries_keeps_first_per_canonical_url() -> None:
 def test_parse_feed_never_raises_on_arbitrary_bytes(body: bytes) -> None:
     parsed = parse_feed(body, FEED)
     assert all(e.canonical_url.startswith("http") for e in parsed.entries)
+
+
+def _feedparser_only(body: bytes, monkeypatch: pytest.MonkeyPatch) -> list[FeedEntry]:
+    with monkeypatch.context() as patched:
+        patched.setattr(feeds, "_parse_streaming", lambda *_: None)
+        return feeds.parse_feed(body, FEED).entries
+
+
+def test_streaming_parser_reads_what_feedparser_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = [
+        FeedItem(
+            link=f"https://sarabic.ae/2024/{i}.html?utm_source=rss",
+            title=f"قره باغ {i} &amp; <b>",
+            published=datetime(2024, 3, 1, 12, i, tzinfo=UTC),
+            description="ملخص",
+            categories=("العالم", "سياسة"),
+        )
+        for i in range(30)
+    ]
+    rss = rss_feed([*items, FeedItem(link="/relative.html", title="r")], title="t", link="")
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id>
+<entry><title>A</title><id>urn:1</id><link rel="alternate" href="/a.html"/>
+<published>2020-10-24T17:08:00+03:00</published><category term="x"/>
+<author><name>Staff</name></author></entry></feed>"""
+    for body in (rss, atom):
+        fast = feeds._parse_streaming(body, FEED, "application/xml")
+        assert fast is not None  # really the streaming path
+        assert parse_feed(body, FEED).entries == _feedparser_only(body, monkeypatch)
+
+
+def test_streaming_parser_leaves_doctypes_and_other_charsets_to_feedparser() -> None:
+    body = rss_feed([FeedItem(link="https://a.example/1", title="y")], title="t", link="")
+    doctype = body.replace(b"<rss", b"<!DOCTYPE rss><rss", 1)
+    assert feeds._parse_streaming(doctype, FEED, "application/xml") is None
+    assert feeds._parse_streaming(body, FEED, "text/xml; charset=windows-1256") is None
+    assert len(parse_feed(doctype, FEED).entries) == 1

@@ -46,10 +46,16 @@ def test_a_page_whose_analysis_raises_is_rejected_and_the_rest_is_staged(
 ) -> None:
     real = pipeline._analyze_and_match
 
-    def fails_on_b(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+    def fails_on_b(
+        entry: dict[str, Any],
+        page: Page,
+        config_dir: str,
+        watchlists: str,
+        learned_boilerplate: frozenset[str],
+    ) -> dict[str, Any]:
         if page.url.endswith("/b.html"):
             raise ValueError("boom")
-        return real(entry, page, config_dir)
+        return real(entry, page, config_dir, watchlists, learned_boilerplate)
 
     monkeypatch.setattr(pipeline, "_analyze_and_match", fails_on_b)
     settings = Settings(allow_private_hosts=True, staging_url=tmp_path.as_uri())
@@ -62,7 +68,7 @@ def test_a_page_whose_analysis_raises_is_rejected_and_the_rest_is_staged(
         done: list[None] = []
         with ThreadPoolExecutor(2) as pool:
             docs_path, counts = pipeline.fetch(
-                str(entries), settings, pool, lambda: done.append(None)
+                str(entries), settings, pool, "[]", lambda: done.append(None)
             )
 
     assert counts == {"fetched": 3, "rejected_extract_error": 1, "rejected_fetch_http-404": 1}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from news_ingest.crawl.fetcher import Fetcher, Page, Rejected, retry_after_seconds
+from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected, retry_after_seconds
 from news_ingest.local.fixturesite import FixtureSite, running_site
 from news_ingest.settings import Settings
 
@@ -164,3 +165,49 @@ def test_escaped_reserved_characters_are_requested_as_written(site: FixtureSite)
     result = fetch(site.url("/a%3A-b.html"))
     assert isinstance(result, Page)
     assert site.count("/a%3A-b.html") == 1
+
+
+def test_slow_drip_server_hits_the_total_deadline(site: FixtureSite) -> None:
+    # A byte every 0.1 s never lets the 1 s read timeout fire; the 1.5 s deadline does,
+    # and once: a retry would only hold the slot again.
+    site.add("/drip.html", b"<html><p>" + b"x" * 200 + b"</p></html>", drip=0.1)
+    config = settings(fetch_timeout=1.0, fetch_deadline=1.5, fetch_retries=3)
+    started = time.monotonic()
+    result = fetch(site.url("/drip.html"), config)
+    elapsed = time.monotonic() - started
+    assert isinstance(result, Rejected) and result.reason == "timeout", result
+    assert "deadline" in result.detail
+    assert elapsed < 4.0
+    assert site.count("/drip.html") == 1
+
+
+def test_unresolvable_host_is_a_dns_reject() -> None:
+    result = fetch("http://no-such-host.invalid/a.html", settings(allow_private_hosts=False))
+    assert isinstance(result, Rejected) and result.reason == "dns", result
+
+
+def test_feeds_have_their_own_size_cap(site: FixtureSite) -> None:
+    body = b"<rss>" + b"x" * 30_000 + b"</rss>"
+    site.add("/feed.xml", body, content_type="application/rss+xml")
+
+    async def get(cap: int | None) -> int:
+        async with Fetcher(settings()) as fetcher:
+            return len((await fetcher.get(site.url("/feed.xml"), max_bytes=cap)).body)
+
+    assert asyncio.run(get(50_000)) == len(body)  # above the 10 KB page cap
+    with pytest.raises(FetchError) as refused:
+        asyncio.run(get(20_000))
+    assert refused.value.reason == "too-large"
+
+
+def test_redirect_into_private_space_is_refused(
+    site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A public URL (through a proxy: the site answers as one) that redirects to loopback:
+    # the hop is checked like the first request and never made.
+    monkeypatch.setenv("HTTP_PROXY", site.base_url)
+    site.add("/a.html", status=302, headers={"Location": "http://127.0.0.1:1/secret"})
+    for location in ("http://127.0.0.1:1/secret", "http://0x7f.1/", "http://100.100.100.200/"):
+        site.routes["/a.html"].headers["Location"] = location
+        result = fetch("http://93.184.215.14/a.html", settings(allow_private_hosts=False))
+        assert isinstance(result, Rejected) and result.reason == "private-address", location

@@ -16,7 +16,7 @@ import news_ingest
 PACKAGE = "news_ingest"
 PACKAGE_DIR = Path(news_ingest.__file__).parent
 # Top-level modules every stage may import; they import nothing else of the package.
-CORE = frozenset({"settings", "configfile", "logs"})
+CORE = frozenset({"settings", "configfile", "logs", "redaction"})
 # What each stage may import besides itself and CORE. Every other top-level module is a
 # runner or wiring (pipeline, cli, airflow_dags, ...): it may import anything, nothing may
 # import it but another runner.

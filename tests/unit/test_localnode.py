@@ -230,7 +230,9 @@ class FakeNode(BaseHTTPRequestHandler):
             self.reply(200, {"cluster_name": "news-ingest", "status": "green"})
         else:
             modules = [{"name": "x-pack-security"}, {"name": "apm"}]
-            self.reply(200, {"nodes": {"abc": {"version": "9.5.4", "modules": modules}}})
+            plugins = [{"name": "news-ingest-analysis"}]
+            node = {"version": "9.5.4", "modules": modules, "plugins": plugins}
+            self.reply(200, {"nodes": {"abc": node}})
 
     def reply(self, code: int, body: object) -> None:
         data = json.dumps(body).encode()
@@ -268,7 +270,9 @@ def test_status_of_a_running_node(fake_node: Settings) -> None:
     assert node.modules == ("apm", "x-pack-security")
     text = localnode.describe(node)
     assert FakeNode.password in text
-    assert "modules:   2; analysis-common missing" in text
+    assert node.plugins == ("news-ingest-analysis",)
+    assert "modules:   apm, x-pack-security" in text
+    assert "plugins:   news-ingest-analysis" in text
 
 
 def test_status_when_the_port_belongs_to_someone_else(fake_node: Settings) -> None:

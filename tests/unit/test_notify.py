@@ -13,7 +13,7 @@ from email.message import Message
 
 import pytest
 
-from news_ingest.alerting.notify import deliver, payload
+from news_ingest.alerting.notify import deliver, idempotency_key, payload
 from news_ingest.text.watchlists import EmailChannel, LogChannel, SlackChannel, WebhookChannel
 from tests.conftest import Receiver
 
@@ -81,8 +81,10 @@ def test_webhook_is_signed_when_a_secret_is_configured(
     delivered, errors = deliver([channel], ALERT)
     assert errors == [] and delivered == [f"webhook:{receiver.url}"]
     (body,) = receiver.received
-    assert body == payload(ALERT)
+    key = idempotency_key(str(ALERT["_id"]), f"webhook:{receiver.url}")
+    assert body == payload(ALERT, key)
     (headers,) = receiver.headers
+    assert headers["Idempotency-Key"] == key == body["idempotency_key"]
     expected = hmac.new(
         b"s3cret", json.dumps(body, ensure_ascii=False).encode(), hashlib.sha256
     ).hexdigest()

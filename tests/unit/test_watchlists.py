@@ -265,6 +265,12 @@ def test_channels_are_typed_by_their_type(tmp_path: Path) -> None:
         ),
         (BASE.replace("{type: log}", "{type: pager}") + "    terms: {ar: [قره باغ]}\n", "pager"),
         (BASE.replace("[{type: log}]", "[]") + "    terms: {ar: [قره باغ]}\n", "channels"),
+        (BASE + "    terms: {ar: []}\n", "needs at least one entry under terms or names"),
+        (BASE + "    names: {ar: [شوشا]}\n", "name 'شوشا' is too short for variant matching"),
+        (
+            BASE + "    terms: {ar: [قره باغ]}\n    names: {ar: [قرة باغ]}\n",
+            "'قرة باغ' is the same as 'قره باغ' once normalised",
+        ),
     ],
 )
 def test_config_errors_name_the_file_the_watchlist_and_the_fix(

@@ -1,33 +1,40 @@
 """Watchlist alerts: one per (article, watchlist) pair, stored, then delivered.
 
 The alert id is a hash of the pair and alerts are written with ``op_type=create``, so a
-re-run, an overlapping feed or a changed article never alerts twice. Delivery is a separate
-step: an alert whose channels did not all succeed keeps ``notified=false`` with the error
-and is retried by the next run; channels that already succeeded are not called again.
+re-run, an overlapping feed or a changed article never alerts twice. Alerts follow from
+indexed state: every notify pass stores the alerts of indexed articles that have none
+(``store_missing_alerts``), whatever crashed before. Delivery is a separate state machine
+(``news_ingest.alerting.delivery``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+from news_ingest.alerting.watchlist_store import Active
 from news_ingest.es.indices import IndexNames
-from news_ingest.text.watchlists import Watchlist, WatchlistMatch, load_watchlists, match_watchlist
+from news_ingest.text.watchlists import Watchlist, WatchlistMatch, match_watchlist
 
 log = logging.getLogger(__name__)
 
 MATCH_FIELDS = ("title", "lede", "body")
-
-
-@cache
-def watchlists_in(config_dir: str) -> tuple[Watchlist, ...]:
-    return tuple(load_watchlists(Path(config_dir) / "watchlists.yaml"))
+# What matching and an alert document need of an article.
+ARTICLE_FIELDS = [
+    *MATCH_FIELDS,
+    "url",
+    "canonical_url",
+    "source",
+    "language",
+    "published_at",
+    "fetched_at",
+    "first_seen_at",
+]
 
 
 def alert_id(watchlist_id: str, article_id: str) -> str:
@@ -42,13 +49,15 @@ def match_article(
 
 
 def build_alert(
-    watchlist: Watchlist, match: WatchlistMatch, article: Mapping[str, Any]
+    active: Active, match: WatchlistMatch, article: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The alert document for one match, without its time: see ``stamped``."""
+    watchlist = active.watchlist
     return {
         "_id": alert_id(watchlist.id, article["_id"]),
         "watchlist": watchlist.id,
         "watchlist_name": watchlist.name,
+        "watchlist_version": active.version,
         "severity": watchlist.severity,
         "article_id": article["_id"],
         "url": article.get("canonical_url") or article.get("url"),
@@ -65,6 +74,7 @@ def build_alert(
         "channels": [channel.type for channel in watchlist.channels],
         "delivered": [],
         "notified": False,
+        "state": "pending",
         "notify_attempts": 0,
     }
 
@@ -78,12 +88,11 @@ def _seconds_since(value: str | None, now: datetime) -> float | None:
     return round((now - moment).total_seconds(), 3)
 
 
-def alerts_for(watchlists: Sequence[Watchlist], article: Mapping[str, Any]) -> list[dict[str, Any]]:
+def alerts_for(active: Sequence[Active], article: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The article's alerts, one per watchlist it matches, not yet stamped (pure)."""
-    by_id = {w.id: w for w in watchlists}
-    return [
-        build_alert(by_id[m.watchlist_id], m, article) for m in match_article(watchlists, article)
-    ]
+    by_id = {a.watchlist.id: a for a in active}
+    matches = match_article([a.watchlist for a in active], article)
+    return [build_alert(by_id[m.watchlist_id], m, article) for m in matches]
 
 
 def stamped(alert: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -117,31 +126,63 @@ def store_alerts(
     return created
 
 
-def undelivered(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, Any]]:
+def undelivered_ids(es: Elasticsearch, names: IndexNames) -> list[str]:
+    """Alerts not delivered to every channel yet (pending, delivering, failed)."""
     es.indices.refresh(index=names.alerts)  # see every alert stored or updated so far
-    for hit in helpers.scan(es, index=names.alerts, query={"query": {"term": {"notified": False}}}):
-        yield {"_id": hit["_id"], **hit["_source"]}
+    query: dict[str, Any] = {"query": {"term": {"notified": False}}, "_source": False}
+    return sorted(hit["_id"] for hit in helpers.scan(es, index=names.alerts, query=query))
 
 
-def record_delivery(
-    es: Elasticsearch,
-    names: IndexNames,
-    alert: Mapping[str, Any],
-    delivered: Sequence[str],
-    errors: Sequence[str],
-) -> None:
-    now = datetime.now(UTC).isoformat()
-    es.update(
-        index=names.alerts,
-        id=alert["_id"],
-        doc={
-            "delivered": list(delivered),
-            "notified": not errors,
-            "notified_at": now if not errors else None,
-            "notify_error": "; ".join(errors) or None,
-            "notify_attempts": int(alert.get("notify_attempts") or 0) + 1,
-        },
+def store_missing_alerts(
+    es: Elasticsearch, names: IndexNames, watchlists: Sequence[Active], now: datetime
+) -> int:
+    """Store the alert of every indexed article with watchlist hits that has none.
+
+    Alerts follow from indexed state, not from what one run wrote: a run that died between
+    its bulk write and its alerts, or a batch indexed again as unchanged, leaves articles
+    whose alerts only this finds. Cheap when nothing is missing: one scan of the ids (and
+    watchlist ids) of matching articles and an mget of alert ids; only missing ones are
+    matched again, from the stored text, with the versions in force now.
+    """
+    es.indices.refresh(index=names.articles)
+    expected: dict[str, tuple[str, str]] = {}
+    hits = helpers.scan(
+        es,
+        index=names.articles,
+        query={"query": {"exists": {"field": "watchlists"}}, "_source": ["watchlists"]},
+        size=1000,
     )
+    for hit in hits:
+        for watchlist_id in hit["_source"].get("watchlists") or []:
+            expected[alert_id(watchlist_id, hit["_id"])] = (hit["_id"], watchlist_id)
+    missing = _missing_ids(es, names.alerts, sorted(expected))
+    by_id = {active.watchlist.id: active for active in watchlists}
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for missing_id in chunk:
+            article_id, watchlist_id = expected[missing_id]
+            wanted[article_id].add(watchlist_id)
+        articles = es.mget(index=names.articles, ids=sorted(wanted), source=ARTICLE_FIELDS)
+        for doc in articles["docs"]:
+            if not doc.get("found"):
+                continue
+            article = {"_id": doc["_id"], **doc["_source"]}
+            lists = [by_id[w] for w in sorted(wanted[doc["_id"]]) if w in by_id]
+            found.extend(stamped(alert, now) for alert in alerts_for(lists, article))
+    created = store_alerts(es, names, found)
+    if created:
+        log.warning("event=alerts_recovered count=%d (indexed without alerts)", len(created))
+    return len(created)
+
+
+def _missing_ids(es: Elasticsearch, index: str, ids: Sequence[str]) -> list[str]:
+    missing: list[str] = []
+    for start in range(0, len(ids), 1000):
+        response = es.mget(index=index, ids=list(ids[start : start + 1000]), source=False)
+        missing.extend(doc["_id"] for doc in response["docs"] if not doc.get("found"))
+    return missing
 
 
 def list_alerts(
@@ -168,15 +209,5 @@ def list_alerts(
 
 def scan_articles(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, Any]]:
     """Every indexed article with the fields matching and alerting need (for backfills)."""
-    fields = [
-        *MATCH_FIELDS,
-        "url",
-        "canonical_url",
-        "source",
-        "language",
-        "published_at",
-        "fetched_at",
-        "first_seen_at",
-    ]
-    for hit in helpers.scan(es, index=names.articles, _source=fields, size=500):
+    for hit in helpers.scan(es, index=names.articles, _source=ARTICLE_FIELDS, size=500):
         yield {"_id": hit["_id"], **hit["_source"]}

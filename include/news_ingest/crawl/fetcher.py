@@ -34,7 +34,7 @@ from tenacity import (
 from yarl import URL
 
 from news_ingest.crawl.charset import decode_html
-from news_ingest.crawl.netguard import BlockedAddressError, check_host
+from news_ingest.crawl.netguard import BlockedAddressError, UnresolvableHostError, check_host
 from news_ingest.crawl.urls import wire_url
 from news_ingest.settings import Settings
 
@@ -149,8 +149,9 @@ class Fetcher:
     async def get(
         self, url: str, headers: dict[str, str] | None = None, *, max_bytes: int | None = None
     ) -> Response:
-        """GET with SSRF-checked redirects, the size cap (``max_bytes``, else the page cap)
-        and bounded retries."""
+        """GET with SSRF-checked redirects, the size cap (``max_bytes``, else the page cap),
+        the total deadline per request and bounded retries."""
+        cap = max_bytes if max_bytes is not None else self.settings.max_page_bytes
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.settings.fetch_retries)),
             wait=_wait_for_server,
@@ -159,9 +160,7 @@ class Fetcher:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._get_following_redirects(
-                    url, headers or {}, max_bytes or self.settings.max_page_bytes
-                )
+                return await self._get_following_redirects(url, headers or {}, cap)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def fetch_page(self, url: str) -> Page | Rejected:
@@ -231,8 +230,8 @@ class Fetcher:
         try:
             response = await self.get(f"{origin}/robots.txt")
         except FetchError as exc:
-            if exc.reason == "private-address":
-                raise  # the page itself is refused for that reason: report it as such
+            if exc.reason in ("private-address", "dns"):
+                raise  # the page itself fails for that reason: report it as such
             return None
         if response.status >= 500:
             return None
@@ -243,12 +242,12 @@ class Fetcher:
         return rules
 
     async def _get_following_redirects(
-        self, url: str, headers: dict[str, str], max_bytes: int
+        self, url: str, headers: dict[str, str], cap: int
     ) -> Response:
         current = url
         visited = {url}
         for _ in range(self.settings.max_redirects + 1):
-            status, response_headers, body = await self._get_once(current, headers, max_bytes)
+            status, response_headers, body = await self._get_once(current, headers, cap)
             if status not in REDIRECT_CODES:
                 return Response(url, current, status, response_headers, body)
             location = response_headers.get("location")
@@ -263,7 +262,7 @@ class Fetcher:
         )
 
     async def _get_once(
-        self, url: str, headers: dict[str, str], max_bytes: int
+        self, url: str, headers: dict[str, str], cap: int
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -272,19 +271,32 @@ class Fetcher:
             await check_host(parts.hostname, allow_private=self.settings.allow_private_hosts)
         except BlockedAddressError as exc:
             raise FetchError("private-address", str(exc)) from None
+        except UnresolvableHostError as exc:
+            raise FetchError("dns", str(exc), retryable=exc.transient) from None
         slots = self._host_slots.setdefault(
             parts.hostname, asyncio.Semaphore(self.settings.per_host_concurrency)
         )
+        deadline = self.settings.fetch_deadline
         async with slots:
             try:
-                async with self.session.get(
-                    URL(wire_url(url), encoded=True),
-                    headers=headers,
-                    allow_redirects=False,
-                    proxy=self._proxy_for(parts.scheme, parts.hostname),
-                ) as response:
-                    body = await self._read_capped(response, max_bytes)
+                # The read timeout restarts with every byte; the deadline does not, so a
+                # server dripping a byte a second cannot hold a fetch slot for long.
+                async with (
+                    asyncio.timeout(deadline) as budget,
+                    self.session.get(
+                        URL(wire_url(url), encoded=True),
+                        headers=headers,
+                        allow_redirects=False,
+                        proxy=self._proxy_for(parts.scheme, parts.hostname),
+                    ) as response,
+                ):
+                    body = await self._read_capped(response, cap)
             except TimeoutError as exc:
+                if budget.expired():
+                    # Not retried: a server that slow would be as slow again.
+                    raise FetchError(
+                        "timeout", f"total deadline of {deadline:g} s exceeded at {url}"
+                    ) from None
                 raise FetchError(
                     "timeout", f"{type(exc).__name__} at {url}", retryable=True
                 ) from None

@@ -3,10 +3,14 @@
 Articles live in a versioned index behind an alias (``<prefix>-articles`` ->
 ``<prefix>-articles-v1``) so a mapping change is a reindex and an atomic alias swap
 (`news-ingest reindex`, news_ingest.es.reindex). The ``-vN`` suffix counts generations; the
-mapping version and the Python folding version an index was built with are in its ``_meta``. The
-Arabic analysis filters come from Elasticsearch's ``analysis-common`` module; a node
-without it (the integ-test distribution used locally) gets the core fallback, and the
-choice is written into the index ``_meta`` so nobody has to guess later.
+mapping version and the Python folding version an index was built with are in its ``_meta``.
+
+Analysis: the full chain (``analysis-arabic.json``) needs analyzers and filters that a full
+Elasticsearch has in its ``analysis-common`` module and the local node gets from the project's
+``news-ingest-analysis`` plugin. Which one a node has does not matter: the chain is chosen by
+asking the node to analyse with every analyzer of it (``_analyze`` probes), and a node that
+cannot gets the core fallback. The choice, and the analysis plugins the node carries, are
+written into the index ``_meta`` so nobody has to guess later.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
-# 3: an article's times (updated_at, first_seen_at, edited_at, next_revisit_at), revision,
-#    discovered_via.
+# 3: extraction.quality (extract.quality), searchable and aggregatable; an article's times
+#    (updated_at, first_seen_at, edited_at, next_revisit_at), revision, discovered_via.
 ARTICLES_MAPPING_VERSION = 3
-ARABIC_MODULE = "analysis-common"
-STATE_INDICES = ("feeds", "rejects", "alerts", "revisions")
+# Best first; the last one must work on any node.
+ANALYSIS_VARIANTS = ("arabic", "core")
+PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
+STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate", "revisions")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,18 @@ class IndexNames:
     def revisions(self) -> str:
         return f"{self.prefix}-revisions"
 
+    @property
+    def leases(self) -> str:
+        return f"{self.prefix}-leases"
+
+    @property
+    def watchlists(self) -> str:
+        return f"{self.prefix}-watchlists"
+
+    @property
+    def boilerplate(self) -> str:
+        return f"{self.prefix}-boilerplate"
+
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((templates_dir / f"{name}.json").read_text("utf-8"))
@@ -75,11 +93,54 @@ def node_modules(es: Elasticsearch) -> set[str]:
     return modules
 
 
-def analysis_variant(modules: set[str]) -> str:
-    return "arabic" if ARABIC_MODULE in modules else "core"
+def node_plugins(es: Elasticsearch) -> list[str]:
+    """``name version`` of each plugin the nodes carry (modules are part of the distribution)."""
+    nodes = es.nodes.info(metric="plugins")["nodes"]
+    found = {
+        f"{plugin['name']} {plugin['version']}"
+        for node in nodes.values()
+        for plugin in node.get("plugins", [])
+    }
+    return sorted(found)
 
 
-def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -> dict[str, Any]:
+def analysis_probes(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``_analyze`` body per analyzer of an analysis section, filters defined inline."""
+    filters: dict[str, Any] = analysis.get("filter", {})
+    probes = []
+    for definition in analysis["analyzer"].values():
+        if definition["type"] == "custom":
+            chain = [filters.get(name, name) for name in definition.get("filter", [])]
+            probe = {"tokenizer": definition["tokenizer"], "filter": chain}
+        else:
+            probe = {"analyzer": definition["type"]}
+        probes.append({**probe, "text": PROBE_TEXT})
+    return probes
+
+
+def can_analyse(es: Elasticsearch, analysis: dict[str, Any], index: str | None = None) -> bool:
+    """Whether the node runs every analyzer of ``analysis``. Asked through an ``index``
+    (any), the probe needs only that index's ``indices:admin/analyze``, not cluster
+    ``manage``: the writer role is allowed that and no more."""
+    for probe in analysis_probes(analysis):
+        try:
+            es.indices.analyze(index=index, **probe)
+        except BadRequestError:
+            return False
+    return True
+
+
+def analysis_variant(es: Elasticsearch, index: str | None = None) -> str:
+    """The best analysis chain every analyzer of which this node can run."""
+    usable = (
+        v for v in ANALYSIS_VARIANTS[:-1] if can_analyse(es, load_body(f"analysis-{v}"), index)
+    )
+    return next(usable, ANALYSIS_VARIANTS[-1])
+
+
+def articles_index_body(
+    variant: str, version: int = ARTICLES_MAPPING_VERSION, plugins: list[str] | None = None
+) -> dict[str, Any]:
     body = load_body("articles")
     body["settings"]["analysis"] = load_body(f"analysis-{variant}")
     body["mappings"]["_meta"] = {
@@ -89,8 +150,9 @@ def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -
         "analysis_note": (
             "full Arabic chain (normalisation, stop words, light stemming)"
             if variant == "arabic"
-            else f"fallback: node lacks {ARABIC_MODULE}; standard tokenizer + Arabic stop words"
+            else "fallback: the node cannot run the Arabic chain; standard + Arabic stop words"
         ),
+        "node_plugins": plugins or [],
     }
     return body
 
@@ -98,13 +160,16 @@ def articles_index_body(variant: str, version: int = ARTICLES_MAPPING_VERSION) -
 def install(es: Elasticsearch, prefix: str) -> str:
     """Create the templates and indices a run needs; idempotent. Returns the analysis variant."""
     names = IndexNames(prefix)
-    variant = analysis_variant(node_modules(es))
+    for state in STATE_INDICES:
+        body = load_body(state)
+        if not _create_if_missing(es, f"{prefix}-{state}", body):
+            _add_new_fields(es, f"{prefix}-{state}", body["mappings"])
+    variant = put_articles_template(es, names)
     if variant == "core":
         log.warning(
-            "event=analysis_fallback node lacks %s: Arabic search uses the core fallback chain",
-            ARABIC_MODULE,
+            "event=analysis_fallback the node cannot run the Arabic analysis chain "
+            "(analysis-common or the news-ingest-analysis plugin): search uses the core chain"
         )
-    put_articles_template(es, names, variant)
     if not es.indices.exists_alias(name=names.articles):
         first = names.articles_version(1)
         if not _create_if_missing(
@@ -113,19 +178,15 @@ def install(es: Elasticsearch, prefix: str) -> str:
             es.indices.put_alias(index=first, name=names.articles, is_write_index=True)
     else:
         _warn_if_outdated(es, names)
-    for state in STATE_INDICES:
-        body = load_body(state)
-        if not _create_if_missing(es, f"{prefix}-{state}", body):
-            # New fields of a state index are added in place (never a changed type).
-            es.indices.put_mapping(
-                index=f"{prefix}-{state}", properties=body["mappings"]["properties"]
-            )
     return variant
 
 
-def put_articles_template(es: Elasticsearch, names: IndexNames, variant: str) -> None:
-    """The template every ``<prefix>-articles-vN`` index is created from."""
-    body = articles_index_body(variant)
+def put_articles_template(es: Elasticsearch, names: IndexNames) -> str:
+    """The template every ``<prefix>-articles-vN`` index is created from; returns its chain.
+
+    The state indices must exist: the analysis probe goes through one of them."""
+    variant = analysis_variant(es, names.feeds)
+    body = articles_index_body(variant, plugins=node_plugins(es))
     es.indices.put_index_template(
         name=names.articles,
         index_patterns=[f"{names.articles}-v*"],
@@ -133,6 +194,7 @@ def put_articles_template(es: Elasticsearch, names: IndexNames, variant: str) ->
         template={"settings": body["settings"], "mappings": body["mappings"]},
         meta={"managed_by": "news-ingest"},
     )
+    return variant
 
 
 def articles_target(es: Elasticsearch, names: IndexNames) -> str:
@@ -170,6 +232,15 @@ def _warn_if_outdated(es: Elasticsearch, names: IndexNames) -> None:
             ARTICLES_MAPPING_VERSION,
             FOLDING_VERSION,
         )
+
+
+def _add_new_fields(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    """State indices only gain fields, so one made by an older version takes them in place."""
+    current = es.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    new = {k: v for k, v in mappings["properties"].items() if k not in current}
+    if new:
+        es.indices.put_mapping(index=index, properties=new)
+        log.info("event=mapping_extended index=%s fields=%s", index, ",".join(sorted(new)))
 
 
 def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> bool:

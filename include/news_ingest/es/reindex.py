@@ -66,7 +66,7 @@ def copy_method(modules: set[str], source_meta: dict[str, Any]) -> str:
 
 def reindex(es: Elasticsearch, names: IndexNames, *, drop_old: bool = False) -> ReindexResult:
     modules = indices.node_modules(es)
-    indices.put_articles_template(es, names, indices.analysis_variant(modules))
+    indices.put_articles_template(es, names)
     old = indices.articles_target(es, names)
     new = next_generation(names, old)
     if es.indices.exists(index=new):

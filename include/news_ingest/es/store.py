@@ -20,6 +20,7 @@ from news_ingest.crawl.feeds import FeedValidators
 from news_ingest.es import history
 from news_ingest.es.indices import IndexNames
 from news_ingest.local import localnode
+from news_ingest.redaction import redact
 from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,14 @@ def connect(settings: Settings) -> Elasticsearch:
         pass  # authenticated, just not allowed `monitor` (e.g. the read-only analyst role)
     except ApiError as exc:
         raise StoreUnavailable(
-            f"Elasticsearch at {url} refused the request ({exc.meta.status}): check "
+            f"Elasticsearch at {redact(url)} refused the request ({exc.meta.status}): check "
             "NEWS_INGEST_ES_USER/NEWS_INGEST_ES_PASSWORD or NEWS_INGEST_ES_API_KEY"
         ) from None
     except TransportError as exc:
         hint = "start it with `news-ingest es start`" if not settings.es_url else "is it up?"
-        raise StoreUnavailable(f"Elasticsearch at {url} is unreachable ({exc}); {hint}") from None
+        raise StoreUnavailable(
+            redact(f"Elasticsearch at {url} is unreachable ({exc}); {hint}")
+        ) from None
     return es
 
 

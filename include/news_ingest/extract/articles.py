@@ -24,6 +24,9 @@ from news_ingest.text.folding import folded_fields
 from news_ingest.text.topics import Taxonomy, load_taxonomy, tag_topics
 
 MIN_BODY_CHARS = 80
+# Not a document field: the body's line hashes for the source's boilerplate counts, which
+# the pipeline takes out of the document before it is staged.
+LINE_HASHES = "_line_hashes"
 
 
 @cache
@@ -31,15 +34,22 @@ def taxonomy_in(config_dir: str) -> Taxonomy:
     return load_taxonomy(Path(config_dir) / "topics.yaml")
 
 
-def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str, Any]:
+def analyze_page(
+    entry: dict[str, Any],
+    page: Page,
+    config_dir: str,
+    learned_boilerplate: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """Turn one feed entry and its fetched page into an article document, or a reject.
 
     A reject is ``{"rejected": {"url", "stage", "reason", "detail"}}``; an article is the
-    Elasticsearch document with its ``_id``.
+    Elasticsearch document with its ``_id`` (and ``LINE_HASHES``).
     """
     profile = profile_by_id(entry["profile"]) if entry.get("profile") else None
     html, charset = page.text()
-    extracted = extract_article(html, page.final_url, profile, now=page.fetched_at)
+    extracted = extract_article(
+        html, page.final_url, profile, learned_boilerplate, now=page.fetched_at
+    )
     if len(extracted.body) < MIN_BODY_CHARS:
         return {
             "rejected": {
@@ -97,11 +107,13 @@ def analyze_page(entry: dict[str, Any], page: Page, config_dir: str) -> dict[str
             "final_url": page.final_url,
             "date_source": date_source,
             "updated_source": updated_source,
+            "quality": extracted.quality,
         },
     }
     # Folded copies of title/lede/body for spelling-variant search (news_ingest.text.folding).
     doc["norm"] = folded_fields(doc)
     doc["content_hash"] = content_hash(doc)
+    doc[LINE_HASHES] = extracted.line_hashes
     return doc
 
 

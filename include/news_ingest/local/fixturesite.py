@@ -47,6 +47,9 @@ class Route:
     etag: bool = False
     # False: no Content-Length, the body ends when the connection closes (a streamed page).
     declare_length: bool = True
+    # Seconds between single bytes of the body: a slow-drip server that never goes silent
+    # long enough for a read timeout.
+    drip: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,21 @@ class FeedItem:
     published: datetime | None = None
     description: str = ""
     categories: tuple[str, ...] = ()
+
+
+def archive_items(count: int) -> list[FeedItem]:
+    """An archive feed's items: ``count`` short Arabic entries a minute apart (100k of them
+    make a ~33 MB RSS document, the size of a large site's full archive feed)."""
+    return [
+        FeedItem(
+            link=f"https://sarabic.ae/2024{n // 3000:04d}/article-{n}.html",
+            title=f"خبر رقم {n} عن المفاوضات",
+            published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+            description="ملخص الخبر",
+            categories=("العالم",),
+        )
+        for n in range(count)
+    ]
 
 
 def rss_feed(items: Iterable[FeedItem], *, title: str, link: str) -> bytes:
@@ -219,7 +237,14 @@ class FixtureSite:
                 return
         body = route.body if status == 200 else f"status {status}".encode()
         self._respond(
-            handler, path, status, body, route.content_type, headers, length=route.declare_length
+            handler,
+            path,
+            status,
+            body,
+            route.content_type,
+            headers,
+            length=route.declare_length,
+            drip=route.drip,
         )
 
     def _respond(
@@ -232,6 +257,7 @@ class FixtureSite:
         headers: dict[str, str],
         *,
         length: bool,
+        drip: float = 0.0,
     ) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
@@ -246,10 +272,14 @@ class FixtureSite:
         if status == 304:
             return
         sent = 0
+        chunk = 1 if drip else _WRITE_CHUNK
         try:
-            for start in range(0, len(body), _WRITE_CHUNK):
-                handler.wfile.write(body[start : start + _WRITE_CHUNK])
-                sent += len(body[start : start + _WRITE_CHUNK])
+            for start in range(0, len(body), chunk):
+                if drip:
+                    time.sleep(drip)
+                handler.wfile.write(body[start : start + chunk])
+                handler.wfile.flush()
+                sent += len(body[start : start + chunk])
         except OSError:
             # The client gave up (size cap, timeout): that is what the test wants to see.
             handler.close_connection = True

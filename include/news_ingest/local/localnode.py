@@ -8,8 +8,10 @@ under ``<state_dir>/es`` (see ``NodePaths``), so data survives ``stop``/``start`
 Distribution: Maven's ``integ-test-zip`` flavour of Elasticsearch, the one served from a
 package registry. It brings no JDK (we find one, 21 or newer) and only four modules: x-pack
 security is there, but analysis-common (the arabic analyzer) is not, nor rest-root, so
-``GET /`` (the Python client's ``info()`` and ``ping()``) answers 405. ``NodeStatus.modules``
-says what the node has.
+``GET /`` (the Python client's ``info()`` and ``ping()``) answers 405. The project's own
+``news-ingest-analysis`` plugin (news_ingest.local.analysis_plugin), compiled and installed before
+the first launch, brings the Arabic and language analysis back. ``NodeStatus.modules`` and
+``NodeStatus.plugins`` say what the node has.
 
 Security: x-pack security is on, with HTTP Basic auth. The ``elastic`` superuser's password
 is random, generated at the first start, kept in ``credentials.json`` (mode 0600) and given
@@ -52,6 +54,7 @@ from typing import Any
 import httpx
 import yaml
 
+from news_ingest.local import analysis_plugin
 from news_ingest.settings import PROJECT_ROOT, Settings
 
 ES_USER = "elastic"
@@ -83,6 +86,7 @@ class NodeStatus:
     version: str | None
     health: str | None
     modules: tuple[str, ...]
+    plugins: tuple[str, ...]
     pid: int | None
     home: Path
     log_file: Path
@@ -99,10 +103,6 @@ class NodePaths:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
-
-    @property
-    def zip_file(self) -> Path:
-        return self.cache / f"elasticsearch-{self.version}.zip"
 
     @property
     def dist(self) -> Path:
@@ -143,6 +143,10 @@ class NodePaths:
     @property
     def launcher_log(self) -> Path:
         return self.logs / "launcher.out"
+
+    @property
+    def plugin_build(self) -> Path:
+        return self.root / "plugin-build"
 
     @property
     def credentials(self) -> Path:
@@ -232,12 +236,13 @@ def status(settings: Settings) -> NodeStatus:
         version=None,
         health=None,
         modules=(),
+        plugins=(),
         pid=_live_pid(paths.pid_file),
         home=paths.home,
         log_file=paths.log_file,
     )
     try:
-        version, health, modules = _node_info(url, credentials)
+        version, health, modules, plugins = _node_info(url, credentials)
     except httpx.TransportError:
         return base
     except httpx.HTTPStatusError as exc:
@@ -247,7 +252,9 @@ def status(settings: Settings) -> NodeStatus:
         if credentials is None and paths.credentials.exists():
             problem = f"{paths.credentials} is not readable by this user (HTTP {code} at {url})"
         return replace(base, problem=problem)
-    return replace(base, running=True, version=version, health=health, modules=modules)
+    return replace(
+        base, running=True, version=version, health=health, modules=modules, plugins=plugins
+    )
 
 
 def describe(node: NodeStatus) -> str:
@@ -256,11 +263,11 @@ def describe(node: NodeStatus) -> str:
     lines = [f"Elasticsearch local node: {state}"]
     rows = [("url", node.url), ("user", node.user), ("password", node.password)]
     if node.running:
-        arabic = "present" if "analysis-common" in node.modules else "missing (no arabic analyzer)"
         rows += [
             ("version", node.version),
             ("health", node.health),
-            ("modules", f"{len(node.modules)}; analysis-common {arabic}"),
+            ("modules", ", ".join(node.modules)),
+            ("plugins", ", ".join(node.plugins) or "none"),
         ]
     rows += [("pid", str(node.pid) if node.pid else None), ("home", str(node.home))]
     rows += [("log file", str(node.log_file))]
@@ -349,6 +356,15 @@ def find_java_home(env: Mapping[str, str], jvm_dir: Path = JVM_DIR) -> Path:
         f"(looked at: {', '.join(seen) or 'nothing'}). Install a JDK {MIN_JAVA}+ and set "
         "ES_JAVA_HOME to its directory."
     )
+
+
+def compiler_homes(java_home: Path, env: Mapping[str, str], jvm_dir: Path = JVM_DIR) -> list[Path]:
+    """JDKs 21+ to compile the analysis plugin with: the node's first, then the others."""
+    named = [Path(env[var]) for var in ("ES_JAVA_HOME", "JAVA_HOME") if env.get(var)]
+    installed = sorted(jvm_dir.iterdir()) if jvm_dir.is_dir() else []
+    homes = [java_home, *named, *installed]
+    usable = [home for home in homes if (_jdk_major(home) or 0) >= MIN_JAVA]
+    return list(dict.fromkeys(usable))
 
 
 def render_elasticsearch_yml(settings: Settings, paths: NodePaths) -> str:
@@ -525,6 +541,17 @@ def _prepare(settings: Settings, paths: NodePaths, password: str, new_password: 
     java_home = find_java_home(os.environ)
     account = _node_account() if os.geteuid() == 0 else None
     home = _install_distribution(paths)
+    try:
+        analysis_plugin.install(
+            home,
+            paths.plugin_build,
+            paths.version,
+            compiler_homes(java_home, os.environ),
+            lambda: _maven_copy(analysis_plugin.ECJ_ARTIFACT, paths.cache),
+            _node_env(java_home, paths),
+        )
+    except analysis_plugin.PluginBuildError as exc:
+        raise LocalNodeError(str(exc)) from None
     if account:
         blocked = sorted(set(untraversable(home) + untraversable(java_home)))
         if blocked:
@@ -568,35 +595,38 @@ def _launch(launcher: _Launcher, paths: NodePaths, deadline: float) -> None:
 def _install_distribution(paths: NodePaths) -> Path:
     if paths.home.is_dir():
         return paths.home
-    if not paths.zip_file.is_file():
-        _fetch_distribution(paths)
-    return unpack(paths.zip_file, paths.dist)
+    return unpack(_maven_copy(ARTIFACT.format(version=paths.version), paths.cache), paths.dist)
 
 
-def _fetch_distribution(paths: NodePaths) -> None:
+def _maven_copy(artifact: str, cache: Path) -> Path:
+    """``group:name:version:type`` from Maven into ``cache`` (once); returns the file."""
+    _, name, version, kind = artifact.split(":")
+    wanted = cache / f"{name}-{version}.{kind}"
+    if wanted.is_file():
+        return wanted
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise LocalNodeError("mvn (Maven) is needed to fetch Elasticsearch: apt-get install maven")
-    paths.cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=paths.cache) as staging:
+        raise LocalNodeError(f"mvn (Maven) is needed to fetch {artifact}: apt-get install maven")
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=cache) as staging:
         command = [
             mvn,
             "--batch-mode",
             "--quiet",
             f"{DEPENDENCY_PLUGIN}:copy",
-            f"-Dartifact={ARTIFACT.format(version=paths.version)}",
+            f"-Dartifact={artifact}",
             f"-DoutputDirectory={staging}",
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
-        fetched = Path(staging) / paths.zip_file.name
+        fetched = Path(staging) / wanted.name
         if result.returncode != 0 or not fetched.is_file():
             output = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
             raise LocalNodeError(
-                f"could not fetch Elasticsearch {paths.version} with Maven:\n{output}\n"
-                f"command: {' '.join(command)}"
+                f"could not fetch {artifact} with Maven:\n{output}\ncommand: {' '.join(command)}"
             )
         # Renamed into place only when complete, so a cut download is never mistaken for one.
-        fetched.replace(paths.zip_file)
+        fetched.replace(wanted)
+    return wanted
 
 
 def _node_account() -> Account:
@@ -747,15 +777,18 @@ def _client(url: str, auth: tuple[str, str] | None) -> httpx.Client:
     return httpx.Client(base_url=url, auth=auth, timeout=5, trust_env=False)
 
 
-def _node_info(url: str, auth: tuple[str, str] | None) -> tuple[str | None, str, tuple[str, ...]]:
-    """(version, health, module names); raises httpx errors when the node does not say."""
+def _node_info(
+    url: str, auth: tuple[str, str] | None
+) -> tuple[str | None, str, tuple[str, ...], tuple[str, ...]]:
+    """(version, health, modules, plugins); raises httpx errors when the node does not say."""
     with _client(url, auth) as client:
         health = client.get("/_cluster/health").raise_for_status().json()
         # No rest-root module in this distribution, so GET / is unavailable: ask _nodes.
         nodes = client.get("/_nodes/_local/plugins").raise_for_status().json()
     node: dict[str, Any] = next(iter(nodes["nodes"].values()), {})
     modules = tuple(sorted(module["name"] for module in node.get("modules", [])))
-    return node.get("version"), str(health["status"]), modules
+    plugins = tuple(sorted(plugin["name"] for plugin in node.get("plugins", [])))
+    return node.get("version"), str(health["status"]), modules, plugins
 
 
 def _live_pid(pid_file: Path) -> int | None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from news_ingest.text import arabic
 
-__all__ = ["MIN_WILDCARD_STEM", "Hit", "PhraseMatcher", "Term"]
+__all__ = ["MIN_WILDCARD_STEM", "Hit", "Occurrence", "PhraseMatcher", "Term"]
 
 Payload = TypeVar("Payload")
 
@@ -48,14 +48,13 @@ class Term(Generic[Payload]):
 
 
 @dataclass(frozen=True, slots=True)
-class Hit(Generic[Payload]):
-    """One occurrence of a term: token range ``[first, last)`` and source offsets ``[start, end)``.
+class Occurrence:
+    """Where a match is: token range ``[first, last)`` and source offsets ``[start, end)``.
 
     ``normalized`` is the matched tokens as normalised; ``proclitic`` is what was stripped from
     the first token to read the term ("" when nothing was).
     """
 
-    term: Term[Payload]
     first: int
     last: int
     start: int
@@ -63,8 +62,15 @@ class Hit(Generic[Payload]):
     normalized: str
     proclitic: str
 
-    def overlaps(self, other: Hit[Any]) -> bool:
+    def overlaps(self, other: Occurrence) -> bool:
         return self.first < other.last and other.first < self.last
+
+
+@dataclass(frozen=True, slots=True)
+class Hit(Occurrence, Generic[Payload]):
+    """One occurrence of a configured term."""
+
+    term: Term[Payload]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,18 @@
 
 A watchlist matches an article when one of its terms occurs, as whole words, in one of the
 article's fields; terms are matched by the shared ``matching.PhraseMatcher`` (normalised text,
-Arabic proclitics, ``*`` endings).
+Arabic proclitics, ``*`` endings). Terms listed under ``names`` are transliterated names: they
+match exactly like terms, and also in spellings nobody listed (``text.variants.NameMatcher``: same
+sound skeleton, a bounded weighted edit distance). An exact occurrence wins over a variant one.
 
 Exclusions are phrases that contain a term but name something else: the football club
 "نادي قره باغ", the "FK Qarabag" of a sports page. An occurrence of a term is suppressed when an
 occurrence of an exclusion overlaps it (shares a word with it) in the same field. Suppression is
 local: other occurrences of the term in the article still count, so an article about the club
 that also mentions the conflict still alerts. Each exclusion must contain a term (otherwise it
-could never overlap one) and must not equal a term (it would suppress every hit).
+could never overlap one) and must not equal a term (it would suppress every hit). A variant
+occurrence is suppressed when an exclusion occurs once the variant is read as its name
+("نادي قاراباق" reads "نادي قره باغ").
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from pydantic import (
 )
 
 from news_ingest.configfile import load_entries
-from news_ingest.text import arabic
+from news_ingest.text import arabic, variants
 from news_ingest.text.matching import Hit, PhraseMatcher
+from news_ingest.text.variants import NameMatcher, VariantHit
 
 __all__ = [
     "SNIPPET_CHARS",
@@ -108,16 +113,23 @@ class Watchlist(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     severity: Severity
-    terms: dict[Language, list[Phrase]] = Field(min_length=1)
+    terms: dict[Language, list[Phrase]] = Field(default_factory=dict)
+    names: dict[Language, list[Phrase]] = Field(default_factory=dict)
     exclusions: dict[Language, list[Phrase]] = Field(default_factory=dict)
     channels: list[Channel] = Field(min_length=1)
     _terms: PhraseMatcher[str] = PrivateAttr()
+    _names: NameMatcher = PrivateAttr()
     _exclusions: PhraseMatcher[str] = PrivateAttr()
+    _contexts: tuple[_Context, ...] = PrivateAttr()
 
     @model_validator(mode="after")
     def _compile(self) -> Watchlist:
-        self._terms = PhraseMatcher(_by_language(self.terms))
+        if not any(self.terms.values()) and not any(self.names.values()):
+            raise ValueError("a watchlist needs at least one entry under terms or names")
+        self._terms = PhraseMatcher(_by_language(self.terms) + _by_language(self.names))
+        self._names = NameMatcher(_by_language(self.names))
         self._exclusions = PhraseMatcher(_by_language(self.exclusions))
+        self._contexts = tuple(self._name_contexts())
         for exclusion in self._exclusions.terms:
             inside = self._terms.find(exclusion.phrase)
             if not inside:
@@ -134,18 +146,97 @@ class Watchlist(BaseModel):
                 )
         return self
 
-    def scan(self, text: str) -> tuple[list[Hit[str]], list[tuple[Hit[str], Hit[str]]]]:
-        """Term occurrences in ``text`` that count, and (term, exclusion) pairs suppressed."""
+    def scan(self, text: str) -> tuple[list[_Occurrence], list[tuple[_Occurrence, str, str]]]:
+        """Occurrences in ``text`` that count, and (occurrence, exclusion, its text) suppressed."""
         exclusion_hits = self._exclusions.find(text)
-        kept: list[Hit[str]] = []
-        suppressed: list[tuple[Hit[str], Hit[str]]] = []
-        for hit in self._terms.find(text):
+        kept: list[_Occurrence] = []
+        suppressed: list[tuple[_Occurrence, str, str]] = []
+        exact = self._terms.find(text)
+        for hit in exact:
             blocker = next((other for other in exclusion_hits if other.overlaps(hit)), None)
             if blocker is None:
-                kept.append(hit)
+                kept.append(_exact(hit))
             else:
-                suppressed.append((hit, blocker))
+                suppressed.append((_exact(hit), blocker.term.phrase, _surface(text, blocker)))
+        for variant in self._names.find(text):
+            if any(variant.overlaps(hit) for hit in exact):
+                continue
+            blocked = self._variant_exclusion(text, variant)
+            if blocked is None:
+                kept.append(_variant(variant))
+            else:
+                suppressed.append((_variant(variant), *blocked))
+        kept.sort(key=lambda occurrence: occurrence.start)
         return kept, suppressed
+
+    def _name_contexts(self) -> list[_Context]:
+        names = {arabic.normalize(phrase) for phrases in self.names.values() for phrase in phrases}
+        contexts = []
+        for exclusion in self._exclusions.terms:
+            words = [word.text for word in exclusion.words]
+            for hit in self._terms.find(exclusion.phrase):
+                if hit.term.normalized in names:
+                    before, after = tuple(words[: hit.first]), tuple(words[hit.last :])
+                    sounds = variants.keys(hit.term.phrase)
+                    contexts.append(_Context(exclusion.phrase, before, after, sounds))
+        return contexts
+
+    def _variant_exclusion(self, text: str, variant: VariantHit) -> tuple[str, str] | None:
+        """(exclusion, its text) around a variant of a name that the exclusion contains.
+
+        The name in the exclusion is read by sound too: "نادي قاراباق" is the club of the
+        exclusion "نادي قره باغ", whichever listed spelling the variant is nearest to.
+        """
+        spans = arabic.token_spans(text)
+        sounds = variants.keys(variant.phrase) | {variant.key}
+        for context in self._contexts:
+            first, last = variant.first - len(context.before), variant.last + len(context.after)
+            if not context.sounds & sounds or first < 0 or last > len(spans):
+                continue
+            around = [span.text for span in spans[first : variant.first]]
+            around += [span.text for span in spans[variant.last : last]]
+            if tuple(around) == context.before + context.after:
+                return context.exclusion, text[spans[first].start : spans[last - 1].end]
+        return None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """An exclusion that contains a name: the words around the name, and the name's sound."""
+
+    exclusion: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    sounds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Occurrence:
+    """An exact or variant occurrence, in the shape both explanations and alerts use."""
+
+    term: str
+    language: str
+    start: int
+    end: int
+    normalized: str
+    proclitic: str
+    rule: str
+
+
+def _exact(hit: Hit[str]) -> _Occurrence:
+    return _Occurrence(
+        hit.term.phrase, hit.term.payload, hit.start, hit.end, hit.normalized, hit.proclitic, ""
+    )
+
+
+def _variant(hit: VariantHit) -> _Occurrence:
+    return _Occurrence(
+        hit.phrase, hit.language, hit.start, hit.end, hit.normalized, hit.proclitic, hit.rule
+    )
+
+
+def _surface(text: str, hit: Hit[str]) -> str:
+    return text[hit.start : hit.end]
 
 
 def _by_language(groups: Mapping[str, list[str]]) -> list[tuple[str, str]]:
@@ -173,6 +264,7 @@ class TermHit:
     proclitic: str
     start: int
     end: int
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,16 +291,17 @@ class WatchlistMatch:
     hits: tuple[TermHit, ...]
 
 
-def _term_hit(hit: Hit[str], field: str, text: str) -> TermHit:
+def _term_hit(hit: _Occurrence, field: str, text: str) -> TermHit:
     return TermHit(
-        term=hit.term.phrase,
-        language=hit.term.payload,
+        term=hit.term,
+        language=hit.language,
         field=field,
         surface=text[hit.start : hit.end],
         normalized=hit.normalized,
         proclitic=hit.proclitic,
         start=hit.start,
         end=hit.end,
+        rule=hit.rule,
     )
 
 
@@ -281,15 +374,19 @@ class Explanation:
             for item in self.suppressed
         ]
         if not self.hits and not self.suppressed:
-            lines.append("  no term of the watchlist occurs as whole words in the text")
+            lines.append(
+                "  no term of the watchlist occurs as whole words in the text, "
+                "nor a spelling variant of one of its names"
+            )
         return "\n".join(lines)
 
 
 def _describe(hit: TermHit) -> str:
     clitic = f", proclitic '{hit.proclitic}' stripped" if hit.proclitic else ""
+    rule = f"; {hit.rule}" if hit.rule else ""
     return (
         f"'{hit.surface}' at {hit.start}-{hit.end} is term '{hit.term}' [{hit.language}] "
-        f"(read as '{hit.normalized}'{clitic})"
+        f"(read as '{hit.normalized}'{clitic}){rule}"
     )
 
 
@@ -301,9 +398,7 @@ def explain_match(watchlist: Watchlist, text: str) -> Explanation:
         normalized_text=arabic.normalize(text),
         hits=tuple(_term_hit(hit, "text", text) for hit in kept),
         suppressed=tuple(
-            Suppressed(
-                _term_hit(hit, "text", text), blocker.term.phrase, text[blocker.start : blocker.end]
-            )
-            for hit, blocker in suppressed
+            Suppressed(_term_hit(hit, "text", text), exclusion, surface)
+            for hit, exclusion, surface in suppressed
         ),
     )

@@ -1,0 +1,182 @@
+"""Exactly-once alerts and one run per source, through SIGKILLs, cuts and concurrent runs.
+
+Every test ends with one exact count line over everything its rounds produced:
+``expected=… stored=… delivered=… resent=… lost=0 duplicated=0``. ``expected`` is every
+(indexed article, watchlist) hit, ``stored`` the alert documents, ``delivered`` the alerts
+the receiver got, ``resent`` repeats the receiver could drop by their idempotency key
+(at-least-once after a crash in mid-delivery), ``duplicated`` repeats it could not (two
+keys for one alert, or an alert stored twice).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+
+import psutil
+import pytest
+
+from elasticsearch import Elasticsearch
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import GeneratedSite, SiteSpec, generate_site, running_site
+from news_ingest.local.localnode import local_connection
+from news_ingest.settings import get_settings
+from tests.conftest import Receiver
+from tests.integration.conftest import run_cli
+from tests.integration.runs import alert_report, finish, indexed_report, start_run
+from tests.integration.tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+# Short leases so a killed run's source and deliveries are free again within seconds.
+LEASES = {
+    "NEWS_INGEST_RUN_LEASE_SECONDS": "3",
+    "NEWS_INGEST_ALERT_LEASE_SECONDS": "3",
+    "NEWS_INGEST_RUN_LEASE_WAIT": "60",
+    "NEWS_INGEST_BATCH_SIZE": "8",
+}
+
+
+class Victim:
+    """The run a trigger kills with SIGKILL, and the processes it had at that moment."""
+
+    def __init__(self) -> None:
+        self.run: subprocess.Popen[str] | None = None
+        self.family: list[psutil.Process] = []
+
+    def kill(self) -> None:
+        assert self.run is not None
+        self.family = psutil.Process(self.run.pid).children(recursive=True)
+        os.kill(self.run.pid, signal.SIGKILL)
+        self.run.wait()
+
+    def kill_at_post(self, number: int) -> Callable[[int], None]:
+        def on_post(count: int) -> None:
+            if count == number:
+                self.kill()
+
+        return on_post
+
+
+def generated(
+    site_server: object, seed: int, pages: int = 16, latency: float = 0.0
+) -> GeneratedSite:
+    spec = SiteSpec(
+        pages=pages, feeds=1, seed=seed, karabakh_share=0.5, min_bytes=20_000, latency=latency
+    )
+    return generate_site(site_server, spec)  # type: ignore[arg-type]
+
+
+Env = dict[str, str]
+
+
+@pytest.fixture
+def env(ingest_env: Env, alert_config: Env) -> Env:
+    """What the runs of these tests get: short leases, alerts to the test's receiver."""
+    return {**LEASES, **alert_config}
+
+
+def claim_request(names: IndexNames) -> bytes:
+    """The request line of a conditional write to an alert (a claim or its progress)."""
+    return f"PUT /{names.alerts}/_doc/".encode()
+
+
+def proxied(es_proxy: TcpProxy) -> dict[str, str]:
+    _, user, password = local_connection(get_settings())
+    return {
+        "NEWS_INGEST_ES_URL": es_proxy.url,
+        "NEWS_INGEST_ES_USER": user or "",
+        "NEWS_INGEST_ES_PASSWORD": password or "",
+    }
+
+
+def test_sigkill_at_several_points_loses_and_doubles_no_alert(
+    es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy, receiver: Receiver, env: Env
+) -> None:
+    claim = claim_request(names)
+    # Where the run dies: after batch 1's articles are written but before its alerts are
+    # stored; after the first channel answered but before that was recorded; as the
+    # receiver gets the first alert (the claim written, the answer never read).
+    points: list[tuple[str, bytes, int]] = [
+        ("after-bulk", b"/_bulk", 2),
+        ("after-send", claim, 2),
+        ("receiver", b"", 1),
+    ]
+    sites = []
+    orphans = 0
+    with running_site() as server:
+        for seed, (_name, marker, number) in enumerate(points, start=30):
+            site = generated(server, seed)
+            sites.append(site)
+            victim = Victim()
+            if marker:
+                es_proxy.at_request(marker, number, victim.kill)
+            else:
+                receiver.on_post = victim.kill_at_post(len(receiver.received) + number)
+            victim.run = start_run(site, {**env, **proxied(es_proxy)})
+            code, output = finish(victim.run)
+            assert code == -signal.SIGKILL, output
+            receiver.on_post = None
+            # No orphans: the pool's server, its workers and the resource tracker end too.
+            assert len(victim.family) >= 3, victim.family
+            _, alive = psutil.wait_procs(victim.family, timeout=10)
+            orphans += len(alive)
+            assert alive == [], alive
+            run_cli("run", "--source", "sputnik_arabic", "--feed", site.feed_urls[0], env=env)
+    print(f"runs killed={len(points)} processes left behind={orphans}")
+    indexed_report(es, names, sites)
+    alert_report(es, names, receiver)
+
+
+def test_two_runs_of_one_source_started_together(
+    es: Elasticsearch, names: IndexNames, receiver: Receiver, env: Env
+) -> None:
+    sites = []
+    with running_site() as server:
+        for seed in (40, 41):
+            site = generated(server, seed)
+            sites.append(site)
+            runs = [start_run(site, env), start_run(site, env)]
+            for code, output in map(finish, runs):
+                assert code == 0, output
+                assert "Traceback" not in output and "FileNotFoundError" not in output, output
+        # Without waiting, the second run stops at once and names the holder.
+        # Slow pages keep the first run holding the lease while a second one starts (on a
+        # quiet box a fast site could be done before any rival process is up).
+        site = generated(server, 43, latency=0.5)
+        sites.append(site)
+        first = start_run(site, env)
+        holder_seen = False
+        while first.poll() is None and not holder_seen:
+            second = start_run(site, {**env, "NEWS_INGEST_RUN_LEASE_WAIT": "0"})
+            code, output = finish(second)
+            holder_seen = code == 2 and "is being run by run cli__" in output
+            assert code in (0, 2), output
+        assert finish(first)[0] == 0
+        assert holder_seen
+    indexed_report(es, names, sites)
+    alert_report(es, names, receiver)
+
+
+def test_elasticsearch_cut_mid_run_loses_and_doubles_no_alert(
+    es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy, receiver: Receiver, env: Env
+) -> None:
+    """Elasticsearch gone at the Nth bulk request (articles or alerts of a batch) or at the
+    first claim: the run fails with one clear line, the next one completes everything."""
+    claim = claim_request(names)
+    sites = []
+    with running_site() as server:
+        for seed, (marker, number) in enumerate(((b"/_bulk", 3), (claim, 1)), 60):
+            site = generated(server, seed)
+            sites.append(site)
+            es_proxy.cut_at_request(marker, number)
+            es_proxy.seen[marker] = 0
+            code, output = finish(start_run(site, {**env, **proxied(es_proxy)}))
+            assert code != 0 and "error: Elasticsearch" in output, output
+            assert es_proxy.is_cut
+            es_proxy.restore()
+            run_cli("run", "--source", "sputnik_arabic", "--feed", site.feed_urls[0], env=env)
+    indexed_report(es, names, sites)
+    alert_report(es, names, receiver)
