@@ -174,6 +174,7 @@ def backfill(
     at a time, as the Airflow backfill of its daily DAG does. Idempotent."""
     from news_ingest import pipeline
     from news_ingest.crawl.archive import Window
+    from news_ingest.es import leases
 
     settings = get_settings()
     configure_logging()
@@ -213,7 +214,9 @@ def backfill(
                     window=Window(day, day + timedelta(days=1)),
                     sweep=sweep,
                 )
-            except store.StoreUnavailable as exc:
+            except (store.StoreUnavailable, leases.LeaseHeld, leases.LeaseLost) as exc:
+                # The days before this one are done; running the backfill again redoes
+                # only what is missing.
                 raise _fail(str(exc)) from None
             progress.advance(overall)
             rejected = sum(v for k, v in counts.items() if k.startswith("rejected_"))

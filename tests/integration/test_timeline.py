@@ -20,6 +20,7 @@ import yaml
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.leases import RunLease
 from news_ingest.local.fixturesite import (
     FixtureSite,
     GeneratedSite,
@@ -135,6 +136,38 @@ def test_cli_backfill_ingests_exactly_the_range_and_a_second_adds_nothing(
     )
     count_line(expected, [doc["url"] for doc in indexed(es, names)])
     assert sum(1 for t, _ in site.requests if t.endswith(".html")) == pages_before
+
+
+def test_a_backfill_waits_for_the_source_lease_of_a_dag_run(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    tmp_path: Path,
+    timeline_site: tuple[FixtureSite, GeneratedSite],
+) -> None:
+    """A backfill takes the source's one lease (not one per day): while a poll's DAG run
+    holds it, the backfill fetches nothing and stops naming that run; after it, it runs."""
+    site, generated = timeline_site
+    env = {**write_config(tmp_path, generated), "NEWS_INGEST_RUN_LEASE_WAIT": "2"}
+    args = ("backfill", "--source", "sputnik_arabic", "--since", "2026-01-03")
+    poll = RunLease(es, names, "sputnik_arabic", "airflow:sputnik_arabic:scheduled__x", ttl=120)
+    poll.acquire(wait=0)
+    try:
+        refused = run_cli(*args, "--until", "2026-01-03", env=env, check=False)
+    finally:
+        poll.release()
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "being run by run airflow:sputnik_arabic:scheduled__x" in refused.stdout
+    assert not any(t.startswith("/sitemap_article.xml") for t, _ in site.requests)
+    assert indexed(es, names) == []
+
+    run_cli(*args, "--until", "2026-01-03", env=env)
+    day = datetime(2026, 1, 3, tzinfo=UTC)
+    count_line(
+        published_in(generated, day, day + timedelta(days=1)),
+        [doc["url"] for doc in indexed(es, names)],
+    )
+    assert not es.options(ignore_status=404).get(index=names.leases, id="sputnik_arabic")["found"]
 
 
 def test_daily_sweep_ingests_what_the_feeds_missed_and_reports_coverage(
