@@ -77,3 +77,21 @@ def test_feed_times_keep_the_offset_the_feed_wrote() -> None:
     assert entry.published_at is not None and entry.updated_at is not None
     assert entry.published_at.isoformat() == "2026-01-05T10:00:00+03:00"
     assert entry.updated_at.isoformat() == "2026-01-05T12:30:00+03:00"
+
+
+def test_an_rss_item_without_an_update_time_has_none_on_either_parser() -> None:
+    """feedparser's get("updated") falls back to the publication date: an item must not
+    look updated (and so edited) for it, on the streaming path nor on feedparser's."""
+    from news_ingest.crawl.feeds import parse_feed
+
+    item = (
+        "<item><title>a</title><link>https://example.org/a</link>"
+        "<pubDate>Mon, 05 Jan 2026 10:00:00 +0300</pubDate></item>"
+    )
+    streamed = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{item}'
+    salvaged = f'<?xml version="1.0" encoding="windows-1256"?><rss version="2.0"><channel>{item}'
+    for body in (streamed + "</channel></rss>", salvaged + "</channel></rss>"):
+        (entry,) = parse_feed(body.encode(), "https://example.org/feed").entries
+        assert entry.published_at is not None
+        assert entry.published_at.isoformat() == "2026-01-05T10:00:00+03:00"
+        assert entry.updated_at is None
