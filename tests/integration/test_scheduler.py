@@ -52,10 +52,14 @@ def airflow(
     env = task_env(ingest_env, **alert_config, **LEASE_WAIT, NEWS_INGEST_BATCH_SIZE=str(BATCH_SIZE))
     with running_standalone(tmp_path / "airflow", env) as real:
         real.wait_for_dag(DAG_ID)
-        # The source's daily sweep is there and unpaused: its run for yesterday starts at
-        # once, reaches only the real (unreachable) sitemaps, and holds the source's lease
-        # like any run, so the polling runs below may wait for it (LEASE_WAIT).
+        # The source's daily sweep is there, but paused: unpaused, its run for yesterday
+        # starts with the scheduler and, on SQLite, its writes made the API server's first
+        # trigger fail with a 500 "Database error" (database locked) once in a full
+        # `make test`. Unpaused it passed alone (the sweep reaches only the real,
+        # unreachable sitemaps and takes the source's lease like any run).
         real.wait_for_dag(f"{DAG_ID}_daily")
+        paused = real.client.patch(f"/api/v2/dags/{DAG_ID}_daily", json={"is_paused": True})
+        assert paused.status_code == 200, paused.text
         yield real
 
 
