@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from elasticsearch import Elasticsearch, helpers
+from news_ingest.alerting import watchlist_store
+from news_ingest.alerting.alerts import alert_id, store_missing_alerts
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import running_site, serve_articles
 from news_ingest.local.storyset import generate_story_set
@@ -94,3 +98,22 @@ def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
         assert alert["article_id"] == alert["story_id"]
         assert len(alert["also_reported"]) == alert["members"] - 1
     assert sorted(post["story_id"] for post in receiver.received) == sorted(karabakh)
+
+    # Alerts follow from indexed state: a lost alert comes back, and a lost member comes
+    # back into its story's existing alert (not as an alert of its own), each once.
+    ids = [alert_id(alert["watchlist"], alert["story_id"]) for alert in alerts]
+    with_members = next(i for i, alert in zip(ids, alerts, strict=True) if alert["members"] > 1)
+    lost = next(i for i in ids if i != with_members)
+    es.update(
+        index=names.alerts,
+        id=with_members,
+        doc={"also_reported": [], "also_reported_by": [], "members": 1},
+    )
+    es.delete(index=names.alerts, id=lost)
+    config_dir = Path(alert_config["NEWS_INGEST_CONFIG_DIR"])
+    active = watchlist_store.from_snapshot(watchlist_store.snapshot(es, names, config_dir))
+    assert store_missing_alerts(es, names, active, datetime.now(UTC)) == 1
+    assert store_missing_alerts(es, names, active, datetime.now(UTC)) == 0
+    es.indices.refresh(index=names.alerts)
+    again = json.loads(run_cli("alerts", "--json", "--size", "1000", env=alert_config).stdout)
+    assert {alert["story_id"]: alert["members"] for alert in again} == dict(karabakh)
