@@ -182,6 +182,9 @@ def search(
     sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
     page: Annotated[int, typer.Option(min=1)] = 1,
     size: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    collapse: Annotated[
+        str | None, typer.Option(help="story: one hit per story, with its member count.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """Search articles: Arabic spelling variants and clitics fold alike; facets under the table."""
@@ -192,6 +195,8 @@ def search(
 
     if sort not in ("relevance", "date"):
         raise _fail("--sort is relevance or date")
+    if collapse not in (None, "story"):
+        raise _fail("--collapse takes story")
     settings = get_settings()
     es = _connect(settings)
     request = SearchRequest(
@@ -206,6 +211,7 @@ def search(
         page=page,
         size=size,
         facets=not as_json,
+        collapse="story" if collapse else None,
     )
     try:
         result = run_search(es, indices.IndexNames(settings.index_prefix), request)
@@ -214,8 +220,10 @@ def search(
     if as_json:
         typer.echo(json.dumps(result.hits, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{result.total} result(s) for {query!r}, page {page}", show_lines=True)
-    for column in ("published_at", "source", "language", "topics", "title / snippet", "url"):
+    unit = "story(ies)" if collapse else "result(s)"
+    table = Table(title=f"{result.total} {unit} for {query!r}, page {page}", show_lines=True)
+    columns = ["published_at", "source", "language", "topics", "title / snippet", "url"]
+    for column in [*columns, *(["articles"] if collapse else [])]:
         table.add_column(column, overflow="fold")
     for hit in result.hits:
         cell = Text()
@@ -233,11 +241,18 @@ def search(
             ", ".join(hit.get("topics") or []),
             cell,
             str(hit.get("url") or ""),
+            *([_story_cell(hit["story"])] if collapse else []),
         )
     console.print(table)
     for name, buckets in result.facets.items():
         counts = ", ".join(f"{key} ({count})" for key, count in buckets)
         console.print(f"[bold]{name}:[/bold] {counts or '-'}", highlight=False)
+
+
+def _story_cell(story: dict[str, Any]) -> str:
+    """The member count and who else reported it (sources of the members shown)."""
+    others = story["also_reported_by"]
+    return f"{story['members']}" + (f"\nalso: {', '.join(others)}" if others else "")
 
 
 @app.command()
@@ -544,7 +559,16 @@ def alerts_list(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(rows)} alert(s)")
-    columns = ("alerted_at", "watchlist", "severity", "title", "matched", "delay", "notified")
+    columns = (
+        "alerted_at",
+        "watchlist",
+        "severity",
+        "title",
+        "matched",
+        "delay",
+        "notified",
+        "story: articles, also reported by",
+    )
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -560,6 +584,7 @@ def alerts_list(
             "yes"
             if row.get("notified")
             else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",
+            f"{row.get('members') or 1}: " + ", ".join(row.get("also_reported_by") or []),
         )
     console.print(table)
 

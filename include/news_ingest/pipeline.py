@@ -24,18 +24,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, delivery, notify, watchlist_store
+from news_ingest.alerting import alerts, delivery, digests, notify, watchlist_store
 from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
 from news_ingest.es import boilerplate as stored_boilerplate
 from news_ingest.es import leases, store
+from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract import boilerplate
 from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
@@ -43,6 +44,8 @@ from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
 from news_ingest.sources import Source
+from news_ingest.text.stories import fingerprint
+from news_ingest.text.watchlists import Watchlist
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -314,6 +317,7 @@ def start_fetch(
         config_dir=str(settings.config_dir),
         watchlists=watchlists,
         learned_boilerplate=learned,
+        stories=settings.stories,
     )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
@@ -403,15 +407,18 @@ def _analyze_and_match(
     config_dir: str,
     watchlists: str,
     learned_boilerplate: frozenset[str] = frozenset(),
+    stories: bool = True,
 ) -> dict[str, Any]:
-    """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
-    and done in the parent it would leave the pool idle while one core matches. Returns
-    ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see index) or
-    ``{"rejected"}``."""
+    """analyze_page plus watchlist matching and the story fingerprint, all in the worker:
+    they are CPU work too, and done in the parent they would leave the pool idle while one
+    core works. Returns ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see
+    index) or ``{"rejected"}``."""
     doc = analyze_page(entry, page, config_dir, learned_boilerplate)
     if "rejected" in doc:
         return doc
     line_hashes = doc.pop(LINE_HASHES)
+    if stories:
+        doc["fingerprint"] = fingerprint(doc["norm"]).as_fields()
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
@@ -433,14 +440,38 @@ def index(
     names = IndexNames(settings.index_prefix)
     records = list(staging.read_records(path))
     articles = _unique_by_id(r for r in records if "doc" in r)
-    result = store.index_articles(es, names, [article["doc"] for article in articles])
-    # New or changed articles only; the alert id makes each (article, watchlist) pair once.
+    documents = [article["doc"] for article in articles]
+    assign = (
+        partial(
+            story_store.assign_stories,
+            es,
+            names,
+            threshold=settings.story_threshold,
+            window=timedelta(hours=settings.story_window_hours),
+        )
+        if settings.stories
+        else None
+    )
+    result = store.index_articles(es, names, documents, before_write=assign)
+    stories_updated = story_store.update_story_docs(
+        es,
+        names,
+        (
+            doc["story_id"]
+            for doc in documents
+            if doc["_id"] in result.written_ids and "story_id" in doc
+        ),
+    )
+    # New or changed articles only; the alert id makes each (story, watchlist) pair once,
+    # and later members of a story are added to its alert without a new notification.
     now = datetime.now(UTC)
     new_alerts = alerts.store_alerts(
         es,
         names,
         [
-            alerts.stamped(alert, now)
+            alerts.stamped(
+                alerts.for_story(alert, article["doc"].get("story_id", alert["article_id"])), now
+            )
             for article in articles
             if article["doc"]["_id"] in result.written_ids
             for alert in article["alerts"]
@@ -448,7 +479,11 @@ def index(
     )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
-    delivered = deliver(settings, es, [alert["_id"] for alert in new_alerts])
+    # Digest watchlists' alerts wait for their digest (deliver_digests).
+    later = {w.id for w in _digest_watchlists(es, names)}
+    delivered = deliver(
+        settings, es, [alert["_id"] for alert in new_alerts if alert["watchlist"] not in later]
+    )
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, [a["doc"] for a in articles])
@@ -473,6 +508,7 @@ def index(
         unchanged=result.unchanged,
         failed=len(result.failed),
         alerts=len(new_alerts),
+        stories_updated=stories_updated,
     )
     counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
@@ -496,18 +532,69 @@ def _failed_urls(
     return [(url_by_id.get(doc_id, doc_id), reason) for doc_id, reason in failed]
 
 
-def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
+def notify_pending(settings: Settings, es: Elasticsearch, now: datetime | None = None) -> Counts:
     """Store the alerts indexed articles are missing (a run that died after its bulk write,
     say), then deliver every alert not yet delivered whose claim is free: new ones, failed
-    ones, and deliveries whose process died (once their lease expired)."""
+    ones, and deliveries whose process died (once their lease expired); then the digests
+    whose period is over (at ``now``)."""
     names = IndexNames(settings.index_prefix)
     snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
     active = watchlist_store.from_snapshot(snapshot)
     recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
-    counts = {"alerts_recovered": recovered} if recovered else {}
-    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names)))
+    counts: Counter[str] = Counter({"alerts_recovered": recovered} if recovered else {})
+    later = [w.id for w in _digest_watchlists(es, names)]
+    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names, exclude=later)))
+    counts.update(deliver_digests(settings, es, now or datetime.now(UTC)))
     log.info("event=notified %s", _fmt(counts))
-    return counts
+    return dict(counts)
+
+
+def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Counts:
+    """One digest per watchlist with hourly/daily delivery whose undelivered alerts are of
+    periods that are over. Its alerts are claimed like single alerts (a digest another
+    process holds is not sent twice) and the digest's id, derived from its alerts, is the
+    idempotency key: a resend after a crash carries the same one."""
+    names = IndexNames(settings.index_prefix)
+    claims = _claim_store(settings, es, names)
+    counts: Counter[str] = Counter()
+    for watchlist in _digest_watchlists(es, names):
+        ready = digests.due(alerts.undelivered(es, names, [watchlist.id]), watchlist.delivery, now)
+        held = [
+            claim
+            for alert in ready
+            if (claim := claims.claim(alert["_id"], settings.alert_max_attempts)) is not None
+        ]
+        if not held:
+            continue
+
+        def reached(claim: delivery.Claim, channels: list[str]) -> list[str]:
+            return sorted({*(claim.alert.get("delivered") or []), *channels})
+
+        def on_progress(channels: list[str], held: list[delivery.Claim] = held) -> None:
+            for claim in held:
+                claims.progress(claim, reached(claim, channels))
+
+        message = digests.digest(watchlist, [claim.alert for claim in held])
+        sent, errors = notify.deliver(watchlist.channels, message, on_progress)
+        for claim in held:
+            claims.finish(claim, reached(claim, sent), errors)
+        counts["digests_failed" if errors else "digests_sent"] += 1
+        counts["digest_alerts"] += len(held)
+    return dict(counts)
+
+
+def _digest_watchlists(es: Elasticsearch, names: IndexNames) -> list[Watchlist]:
+    return [
+        version.watchlist
+        for version in watchlist_store.current(es, names)
+        if version.watchlist.delivery != "immediate"
+    ]
+
+
+def _claim_store(settings: Settings, es: Elasticsearch, names: IndexNames) -> delivery.ClaimStore:
+    return delivery.ClaimStore(
+        es, names, owner=delivery.process_owner(), lease=settings.alert_lease_seconds
+    )
 
 
 def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> Counts:
@@ -528,12 +615,7 @@ def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> 
             return list(alert.get("delivered") or []), ["watchlist no longer configured"]
         return notify.deliver(watchlist.channels, alert, on_progress)
 
-    claims = delivery.ClaimStore(
-        es,
-        names,
-        owner=delivery.process_owner(),
-        lease=settings.alert_lease_seconds,
-    )
+    claims = _claim_store(settings, es, names)
     return delivery.deliver_claimed(claims, alert_ids, send, settings.alert_max_attempts)
 
 

@@ -109,6 +109,20 @@ class Settings(BaseSettings):
         default=10, description="Delivery attempts of an alert before it stays failed."
     )
 
+    stories: bool = Field(
+        default=True,
+        description="Near-duplicate detection: fingerprints, story ids, <prefix>-stories.",
+    )
+    story_window_hours: float = Field(
+        default=72.0, gt=0, description="How far apart in time two members of a story may be."
+    )
+    story_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Estimated Jaccard similarity of the shingles that confirms a candidate.",
+    )
+
     @property
     def staging_base(self) -> str:
         return self.staging_url or (self.state_dir / "staging").as_uri()

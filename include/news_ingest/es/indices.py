@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
-# 3: extraction.quality (extract.quality), searchable and aggregatable.
+# 3: extraction.quality (extract.quality), searchable and aggregatable; story_id,
+# duplicate_of, story_similarity, fingerprint (news_ingest.text.stories).
 ARTICLES_MAPPING_VERSION = 3
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
-STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate")
+STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate", "stories")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class IndexNames:
     @property
     def boilerplate(self) -> str:
         return f"{self.prefix}-boilerplate"
+
+    @property
+    def stories(self) -> str:
+        return f"{self.prefix}-stories"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -102,9 +102,15 @@ def existing_hashes(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) ->
 
 
 def index_articles(
-    es: Elasticsearch, names: IndexNames, documents: Sequence[dict[str, Any]]
+    es: Elasticsearch,
+    names: IndexNames,
+    documents: Sequence[dict[str, Any]],
+    before_write: Callable[[list[dict[str, Any]]], object] | None = None,
 ) -> IndexResult:
-    """Bulk-write new and changed articles (``_id`` in each document); skip unchanged ones."""
+    """Bulk-write new and changed articles (``_id`` in each document); skip unchanged ones.
+
+    ``before_write`` gets the documents about to be written (new or changed), and may add
+    fields to them: story assignment, which must not touch unchanged articles."""
     result = IndexResult()
     previous = existing_hashes(es, names, [doc["_id"] for doc in documents])
     to_write = []
@@ -114,6 +120,8 @@ def index_articles(
             result.unchanged += 1
         else:
             to_write.append(doc)
+    if before_write is not None and to_write:
+        before_write(to_write)
     now = datetime.now(UTC).isoformat()
     actions = (
         {"_op_type": "index", "_index": names.articles, **doc, "indexed_at": now}

@@ -606,7 +606,16 @@ def generate_site(
     site: FixtureSite, spec: SiteSpec, fixtures: Path = SPUTNIK_FIXTURES
 ) -> GeneratedSite:
     """Serve ``spec``'s articles and feeds on ``site`` (started); return what was served."""
-    articles = generate_articles(spec, fixtures)
+    return serve_articles(site, spec, generate_articles(spec, fixtures), fixtures)
+
+
+def serve_articles(
+    site: FixtureSite,
+    spec: SiteSpec,
+    articles: list[GeneratedArticle],
+    fixtures: Path = SPUTNIK_FIXTURES,
+) -> GeneratedSite:
+    """Serve these articles, and ``spec.feeds`` feeds listing them, on ``site`` (started)."""
     for article in articles:
         _add_article(site, spec, article, fixtures)
     feed_paths = [f"/export/rss2/feed-{n}/index.xml" for n in range(spec.feeds)]
