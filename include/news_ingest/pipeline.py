@@ -43,7 +43,8 @@ from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
-from news_ingest.sources import Source
+from news_ingest.sources import Source, load_sources
+from news_ingest.text.crosslingual import article_figures
 from news_ingest.text.stories import fingerprint
 from news_ingest.text.watchlists import Watchlist
 
@@ -318,6 +319,7 @@ def start_fetch(
         watchlists=watchlists,
         learned_boilerplate=learned,
         stories=settings.stories,
+        figures=settings.stories and settings.cross_lingual,
     )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
@@ -408,6 +410,7 @@ def _analyze_and_match(
     watchlists: str,
     learned_boilerplate: frozenset[str] = frozenset(),
     stories: bool = True,
+    figures: bool = False,
 ) -> dict[str, Any]:
     """analyze_page plus watchlist matching and the story fingerprint, all in the worker:
     they are CPU work too, and done in the parent they would leave the pool idle while one
@@ -421,7 +424,43 @@ def _analyze_and_match(
         doc["fingerprint"] = fingerprint(doc["norm"]).as_fields()
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
+    if figures:
+        written = doc.get("published_at") or doc["fetched_at"]
+        doc["figures"] = article_figures(doc, datetime.fromisoformat(written).year)
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
+
+
+def _story_step(
+    settings: Settings, es: Elasticsearch, names: IndexNames
+) -> Callable[[list[dict[str, Any]]], object] | None:
+    """What the index step does to new and changed articles before writing them: story
+    assignment, then (optionally) links to the publisher's other languages."""
+    if not settings.stories:
+        return None
+    publisher_of = (
+        {s.id: s.publisher_id for s in load_sources(settings.config_dir)}
+        if settings.cross_lingual
+        else {}
+    )
+
+    def step(documents: list[dict[str, Any]]) -> None:
+        story_store.assign_stories(
+            es,
+            names,
+            documents,
+            threshold=settings.story_threshold,
+            window=timedelta(hours=settings.story_window_hours),
+        )
+        if settings.cross_lingual:
+            story_store.link_languages(
+                es,
+                names,
+                documents,
+                publisher_of,
+                window=timedelta(hours=settings.cross_lingual_hours),
+            )
+
+    return step
 
 
 def index(
@@ -441,26 +480,15 @@ def index(
     records = list(staging.read_records(path))
     articles = _unique_by_id(r for r in records if "doc" in r)
     documents = [article["doc"] for article in articles]
-    assign = (
-        partial(
-            story_store.assign_stories,
-            es,
-            names,
-            threshold=settings.story_threshold,
-            window=timedelta(hours=settings.story_window_hours),
-        )
-        if settings.stories
-        else None
+    result = store.index_articles(
+        es, names, documents, before_write=_story_step(settings, es, names)
     )
-    result = store.index_articles(es, names, documents, before_write=assign)
+    written = [doc for doc in documents if doc["_id"] in result.written_ids]
     stories_updated = story_store.update_story_docs(
         es,
         names,
-        (
-            doc["story_id"]
-            for doc in documents
-            if doc["_id"] in result.written_ids and "story_id" in doc
-        ),
+        [doc["story_id"] for doc in written if "story_id" in doc]
+        + [link["story_id"] for doc in written for link in doc.get("cross_lingual", [])],
     )
     # New or changed articles only; the alert id makes each (story, watchlist) pair once,
     # and later members of a story are added to its alert without a new notification.

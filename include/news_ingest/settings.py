@@ -122,6 +122,15 @@ class Settings(BaseSettings):
         le=1,
         description="Estimated Jaccard similarity of the shingles that confirms a candidate.",
     )
+    # Off by default: precision on the labelled set is printed by bench/crosslingual.py, and
+    # a set of 23 hand-written articles is too small to trust a link in production unseen.
+    cross_lingual: bool = Field(
+        default=False,
+        description="Link stories of one publisher across languages (shared figures and names).",
+    )
+    cross_lingual_hours: float = Field(
+        default=12.0, gt=0, description="How far apart in time two linked tellings may be."
+    )
 
     @property
     def staging_base(self) -> str:

@@ -20,6 +20,14 @@ class Source(BaseModel):
     profile: str | None = None
     max_items: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    publisher: str | None = Field(
+        default=None,
+        description="Editions of one publisher (e.g. sputnik) are linked across languages.",
+    )
+
+    @property
+    def publisher_id(self) -> str:
+        return self.publisher or self.id
 
     @field_validator("profile")
     @classmethod
