@@ -124,6 +124,8 @@ def test_alerts_list_the_karabakh_alert_and_only_operators_retry(page: Page, sta
     expect(page.locator("#retried")).to_contain_text("delivered")
     row = page.locator(f"tr.alert[data-id='{alert_id}']")
     expect(row.locator(".channel[data-state=delivered]")).to_have_count(2)
+    expect(row.locator(".delivery-state")).to_have_attribute("data-state", "delivered")
+    expect(row.locator("button.retry")).to_have_count(0)
     assert [post["alert_id"] for post in stack.receiver.received] == [alert_id]
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from elasticsearch import Elasticsearch
+from news_ingest.alerting import watchlist_store
 from news_ingest.es.indices import IndexNames, install
 from news_ingest.local.localmode import airflow_binary
-from news_ingest.settings import PROJECT_ROOT
+from news_ingest.settings import PROJECT_ROOT, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -31,6 +32,8 @@ def test_fab_roles_guard_the_views(
     tmp_path: Path, es: Elasticsearch, names: IndexNames, ingest_env: dict[str, str]
 ) -> None:
     install(es, names.prefix)
+    # Delivery goes to the stored watchlists' channels (karabakh's is the log).
+    watchlist_store.seed(es, names, get_settings().config_dir)
     es.index(
         index=names.alerts,
         id="alert-1",
@@ -43,6 +46,7 @@ def test_fab_roles_guard_the_views(
             "channels": ["log"],
             "delivered": [],
             "notified": False,
+            "state": "failed",
             "notify_attempts": 1,
             "alerted_at": "2026-12-01T00:00:00+00:00",
         },

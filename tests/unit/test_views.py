@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from news_ingest.pipeline import FeedPoll, with_streak
 from news_ingest.text.watchlists import Watchlist
 from news_ingest.views.health import Quality, Thresholds, feed_health, quality, quality_flags
-from news_ingest.views.pages import Segment, channel_states, root_of, segments, toggled
+from news_ingest.views.pages import (
+    Segment,
+    channel_states,
+    may_retry,
+    retry_outcome,
+    root_of,
+    segments,
+    toggled,
+)
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -56,6 +64,7 @@ def watchlist() -> Watchlist:
 
 def test_channel_states_per_channel() -> None:
     alert = {
+        "state": "failed",
         "delivered": ["log"],
         "notify_attempts": 2,
         "notify_error": "webhook:https://hooks.example/x: DeliveryError: answered 503",
@@ -65,10 +74,31 @@ def test_channel_states_per_channel() -> None:
         ("log", "delivered", None),
         ("webhook:https://hooks.example/x", "failed", "DeliveryError: answered 503"),
     ]
-    fresh = channel_states({"delivered": [], "notify_attempts": 0}, watchlist())
+    fresh = channel_states({"state": "pending", "delivered": [], "notify_attempts": 0}, watchlist())
     assert {s.state for s in fresh} == {"pending"}
-    gone = channel_states({"delivered": ["log"], "notify_attempts": 1}, None)
+    claimed = channel_states({**alert, "state": "delivering"}, watchlist())
+    assert [s.state for s in claimed] == ["delivered", "delivering"]
+    gone = channel_states({"state": "failed", "delivered": ["log"], "notify_attempts": 1}, None)
     assert [s.state for s in gone] == ["delivered", "failed"]
+
+
+def test_an_operator_may_retry_what_no_live_claim_holds() -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    later = (now + timedelta(minutes=1)).isoformat()
+    earlier = (now - timedelta(minutes=1)).isoformat()
+    # Spent attempts stop the notify passes, not an operator.
+    assert may_retry({"state": "failed", "notify_attempts": 99}, now)
+    assert may_retry({"state": "pending"}, now)
+    assert may_retry({"state": "delivering", "lease_expires_at": earlier}, now)
+    assert not may_retry({"state": "delivering", "lease_expires_at": later}, now)
+    assert not may_retry({"state": "delivered", "notified": True}, now)
+    assert not may_retry({"notified": True}, now)  # stored before the state machine
+
+
+def test_retry_outcome_names_what_happened() -> None:
+    assert retry_outcome({"notified": 1}) == "delivered"
+    assert retry_outcome({"notify_failed": 1}) == "failed"
+    assert retry_outcome({"notify_skipped": 1}).startswith("not retried")
 
 
 def test_failure_streak_counts_failed_polls_in_a_row() -> None:

@@ -20,8 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
 from elasticsearch import Elasticsearch, NotFoundError
-from news_ingest.alerting import alerts
-from news_ingest.alerting.delivery import deliver
+from news_ingest.alerting import alerts, delivery, watchlist_store
 from news_ingest.es import store
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.search import SearchRequest, search
@@ -205,8 +204,8 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
     @app.get("/article/{doc_id}", response_class=HTMLResponse)
     def article_page(request: Request, doc_id: str, user: auth.Reader, client: Es) -> Response:
         article = _document(client, names().articles, doc_id)
-        watchlists = alerts.watchlists_in(str(settings_for().config_dir))
-        matches = alerts.match_article(watchlists, article)
+        in_force = [v.watchlist for v in watchlist_store.current(client, names()) if not v.disabled]
+        matches = alerts.match_article(in_force, article)
         marks = pages.watchlist_marks(matches)
         return render(
             request,
@@ -226,7 +225,6 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
         page: Annotated[int, Query(ge=1)] = 1,
         retried: str = "",
     ) -> Response:
-        settings = settings_for()
         listing = alerts.alert_page(
             client,
             names(),
@@ -234,12 +232,15 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
             start=(page - 1) * ALERTS_PAGE_SIZE,
             size=ALERTS_PAGE_SIZE,
         )
-        by_id = {w.id: w for w in alerts.watchlists_in(str(settings.config_dir))}
+        # Delivery goes to the newest version's channels (see alerting.delivery.deliver).
+        by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(client, names())}
+        now = datetime.now(UTC)
         rows = [
             {
                 **row,
+                "state": delivery.state_of(row),
                 "channel_states": pages.channel_states(row, by_id.get(row["watchlist"])),
-                "may_retry": not row.get("notified") and auth.may_act_on(user, row["source"]),
+                "may_retry": pages.may_retry(row, now) and auth.may_act_on(user, row["source"]),
             }
             for row in listing.rows
         ]
@@ -262,9 +263,9 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
         alert = _document(client, names().alerts, alert_id)
         if not auth.may_act_on(user, alert["source"]):
             raise HTTPException(403, "retrying a delivery needs an operator role")
-        counts = deliver(settings, client, [alert])
+        counts = delivery.deliver(settings, client, [alert_id], by_operator=True)
         client.indices.refresh(index=names().alerts)
-        outcome = "delivered" if counts.get("notified") else "failed"
+        outcome = pages.retry_outcome(counts)
         return RedirectResponse(f"../../alerts?retried={outcome}", status_code=303)
 
     @app.get("/health", response_class=HTMLResponse)

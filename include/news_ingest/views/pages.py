@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from news_ingest.alerting.delivery import DELIVERING, FAILED, claimable, state_of
 from news_ingest.alerting.notify import channel_key
 from news_ingest.text.watchlists import Watchlist, WatchlistMatch
 
@@ -79,7 +80,7 @@ def watchlist_marks(matches: Sequence[WatchlistMatch]) -> dict[str, list[tuple[i
 @dataclass(frozen=True)
 class ChannelState:
     channel: str
-    state: str  # delivered | failed | pending
+    state: str  # delivered | failed | delivering | pending
     error: str | None
 
 
@@ -88,17 +89,38 @@ def channel_states(alert: Mapping[str, Any], watchlist: Watchlist | None) -> lis
     delivered = set(alert.get("delivered") or [])
     errors = [e for e in str(alert.get("notify_error") or "").split("; ") if e]
     keys = [channel_key(c) for c in watchlist.channels] if watchlist else sorted(delivered)
-    attempted = int(alert.get("notify_attempts") or 0) > 0
+    state = state_of(alert)
     states = []
     for key in keys:
         if key in delivered:
             states.append(ChannelState(key, "delivered", None))
             continue
         error = next((e.removeprefix(f"{key}: ") for e in errors if e.startswith(f"{key}:")), None)
-        states.append(ChannelState(key, "failed" if attempted else "pending", error))
+        if state == DELIVERING:  # claimed: in flight now, whatever the last attempt said
+            shown = "delivering"
+        else:
+            shown = "failed" if error or state == FAILED else "pending"
+        states.append(ChannelState(key, shown, error))
     if watchlist is None:
         states.append(ChannelState("(watchlist no longer configured)", "failed", None))
     return states
+
+
+def may_retry(alert: Mapping[str, Any], now: datetime) -> bool:
+    """An operator may retry what is not delivered and held by no live claim: claimable
+    with no attempt cap, as the retry itself claims it (``alerting.delivery``)."""
+    return claimable(alert, now, max_attempts=None)
+
+
+def retry_outcome(counts: Mapping[str, int]) -> str:
+    """What the operator's retry did, from the counts of ``alerting.delivery.deliver``."""
+    if counts.get("notified"):
+        return "delivered"
+    if counts.get("notify_failed"):
+        return "failed"
+    if counts.get("notify_lost"):
+        return "taken over by another process"
+    return "not retried: already delivered, or another process is delivering it"
 
 
 def duration(seconds: float | None) -> str:
