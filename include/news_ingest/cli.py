@@ -21,6 +21,8 @@ from news_ingest.logs import configure_logging
 from news_ingest.redaction import redact
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
+from news_ingest.views.health import SHARES, HealthReport, Thresholds, health_report
+from news_ingest.views.pages import duration as _duration
 
 app = typer.Typer(no_args_is_help=True, help="News ingestion pipeline: ops commands.")
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch node (local mode, tests).")
@@ -253,6 +255,62 @@ def _story_cell(story: dict[str, Any]) -> str:
     """The member count and who else reported it (sources of the members shown)."""
     others = story["also_reported_by"]
     return f"{story['members']}" + (f"\nalso: {', '.join(others)}" if others else "")
+
+
+@app.command()
+def health(
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Feed health and extraction drift (the Feed health page's figures); exit 1 when flagged."""
+    settings = get_settings()
+    report = health_report(
+        _connect(settings),
+        indices.IndexNames(settings.index_prefix),
+        datetime.now(UTC),
+        Thresholds.of(settings),
+        sources=source or (),
+    )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_health(report)
+    if report.flagged:
+        raise typer.Exit(1)
+
+
+def _print_health(report: HealthReport) -> None:
+    feeds = Table(title=f"{len(report.feeds)} feed(s)")
+    for column in ("feed", "source", "last poll", "HTTP", "24 h", "newest", "streak", "flags"):
+        feeds.add_column(column, overflow="fold")
+    for feed in report.feeds:
+        feeds.add_row(
+            feed.feed_url,
+            feed.source,
+            str(feed.polled_at or "never"),
+            str(feed.last_status or "-"),
+            str(feed.entries_24h),
+            f"{_duration(feed.lag_seconds)} ago" if feed.newest_entry_at else "-",
+            str(feed.failure_streak),
+            "; ".join(feed.flags) or "ok",
+        )
+    console.print(feeds)
+    sources = Table(title="extraction quality: last 24 h (7-day baseline)")
+    for column in ("source", "pages", *SHARES, "mean words", "flags"):
+        sources.add_column(column, overflow="fold")
+    for row in report.sources:
+        recent, baseline = row.recent, row.baseline
+        sources.add_row(
+            row.source,
+            f"{recent.pages} ({baseline.pages})",
+            *(
+                f"{recent.shares.get(name, 0):.0%} ({baseline.shares.get(name, 0):.0%})"
+                for name in SHARES
+            ),
+            f"{recent.mean_body_words or '-'} ({baseline.mean_body_words or '-'})",
+            "; ".join(row.flags) or "ok",
+        )
+    console.print(sources)
 
 
 @app.command()
@@ -589,14 +647,6 @@ def alerts_list(
     console.print(table)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 @alerts_app.command("backfill")
 def alerts_backfill(
     watchlist_id: Annotated[str, typer.Option("--watchlist", help="Watchlist id to run.")],
@@ -651,6 +701,22 @@ def local(port: Annotated[int, typer.Option(help="Airflow API server / UI port."
         es_start()
     setup()
     localmode.exec_standalone(settings.state_dir / "airflow", port, settings.airflow_parallelism)
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Airflow API server / UI port.")] = 8080) -> None:
+    """`make demo`: local mode plus a news site on 127.0.0.1 and its demo_sputnik source."""
+    from news_ingest.local import demo as demo_mode
+
+    settings = get_settings()
+    if not settings.es_url:
+        es_start()
+    es = _connect(settings)
+    # Each start serves the site on a new port, so its URLs (and article ids) are new:
+    # the last demo's indices would only double every article.
+    indices.drop_all(es, demo_mode.INDEX_PREFIX)
+    indices.install(es, demo_mode.INDEX_PREFIX)
+    raise typer.Exit(demo_mode.run(settings.state_dir, port, settings.airflow_parallelism))
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,7 +32,14 @@ from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
 from news_ingest.alerting import alerts, delivery, digests, notify, watchlist_store
-from news_ingest.crawl.feeds import FeedEntry, body_digest, parse_feed, unique_entries
+from news_ingest.alerting.delivery import deliver
+from news_ingest.crawl.feeds import (
+    FeedEntry,
+    FeedValidators,
+    body_digest,
+    parse_feed,
+    unique_entries,
+)
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
 from news_ingest.es import boilerplate as stored_boilerplate
 from news_ingest.es import leases, store
@@ -225,7 +232,27 @@ async def _poll(
     executor: Executor | None,
 ) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
-    validators = store.feed_validators(es, names, feed_url)
+    previous = store.feed_state(es, names, feed_url)
+    poll = await _poll_once(feed_url, fetcher, store.feed_validators(previous), executor)
+    return with_streak(poll, previous)
+
+
+def with_streak(poll: FeedPoll, previous: Mapping[str, Any]) -> FeedPoll:
+    """The poll's state with its failure streak: consecutive failed polls, 0 after a
+    success (a 304 is one). Feed health flags a feed on it."""
+    state = dict(poll.state)
+    if poll.counts.get("feeds_failed"):
+        state["failure_streak"] = int(previous.get("failure_streak") or 0) + 1
+        state["last_failure_at"] = state["polled_at"]
+    else:
+        state["failure_streak"] = 0
+        state["last_success_at"] = state["polled_at"]
+    return FeedPoll(poll.feed_url, poll.entries, poll.counts, state)
+
+
+async def _poll_once(
+    feed_url: str, fetcher: Fetcher, validators: FeedValidators, executor: Executor | None
+) -> FeedPoll:
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
@@ -583,7 +610,7 @@ def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Cou
     process holds is not sent twice) and the digest's id, derived from its alerts, is the
     idempotency key: a resend after a crash carries the same one."""
     names = IndexNames(settings.index_prefix)
-    claims = _claim_store(settings, es, names)
+    claims = delivery.claim_store(settings, es, names)
     counts: Counter[str] = Counter()
     for watchlist in _digest_watchlists(es, names):
         ready = digests.due(alerts.undelivered(es, names, [watchlist.id]), watchlist.delivery, now)
@@ -617,34 +644,6 @@ def _digest_watchlists(es: Elasticsearch, names: IndexNames) -> list[Watchlist]:
         for version in watchlist_store.current(es, names)
         if version.watchlist.delivery != "immediate"
     ]
-
-
-def _claim_store(settings: Settings, es: Elasticsearch, names: IndexNames) -> delivery.ClaimStore:
-    return delivery.ClaimStore(
-        es, names, owner=delivery.process_owner(), lease=settings.alert_lease_seconds
-    )
-
-
-def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> Counts:
-    """Claim each alert and send it to its watchlist's channels (``news_ingest.alerting.delivery``).
-
-    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
-    ``notify_skipped`` alerts another process holds or already delivered.
-    """
-    # The newest version's channels, even of a list disabled since its alert was raised.
-    names = IndexNames(settings.index_prefix)
-    by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(es, names)}
-
-    def send(
-        alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
-    ) -> tuple[list[str], list[str]]:
-        watchlist = by_id.get(alert["watchlist"])
-        if watchlist is None:
-            return list(alert.get("delivered") or []), ["watchlist no longer configured"]
-        return notify.deliver(watchlist.channels, alert, on_progress)
-
-    claims = _claim_store(settings, es, names)
-    return delivery.deliver_claimed(claims, alert_ids, send, settings.alert_max_attempts)
 
 
 def pending_batches(settings: Settings, source_id: str, current_run: str) -> list[str]:

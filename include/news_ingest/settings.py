@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         default=None, description="Failed tasks and DAG runs are POSTed here as JSON."
     )
 
+    health_max_lag_hours: float = Field(
+        default=48.0, description="Feed health flags a feed whose newest entry is older."
+    )
+    health_drift: float = Field(
+        default=0.25,
+        description="Feed health flags a source whose share of badly extracted pages rose this "
+        "much over its 7-day baseline.",
+    )
+
     allow_private_hosts: bool = False
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
     fetch_timeout: float = Field(

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -304,6 +305,47 @@ def undelivered(
     ]
 
 
+@dataclass
+class AlertPage:
+    rows: list[dict[str, Any]]  # each with its ``id``
+    total: int
+    watchlists: list[tuple[str, int]]  # alerts per watchlist, under the same filters
+
+
+def alert_page(
+    es: Elasticsearch,
+    names: IndexNames,
+    *,
+    watchlist: str | None = None,
+    since: str | None = None,
+    start: int = 0,
+    size: int = 50,
+) -> AlertPage:
+    """Alerts newest first, with their count per watchlist."""
+    filters: list[dict[str, Any]] = []
+    if since:
+        filters.append({"range": {"alerted_at": {"gte": since}}})
+    # The watchlist filter narrows the rows, not the per-watchlist counts beside them.
+    chosen = {"term": {"watchlist": watchlist}} if watchlist else {"match_all": {}}
+    response = es.search(
+        index=names.alerts,
+        query={"bool": {"filter": filters}},
+        post_filter=chosen,
+        aggs={"watchlists": {"terms": {"field": "watchlist", "size": 100}}},
+        sort=[{"alerted_at": "desc"}],
+        from_=start,
+        size=size,
+        track_total_hits=True,
+    )
+    return AlertPage(
+        rows=[{"id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]],
+        total=response["hits"]["total"]["value"],
+        watchlists=[
+            (b["key"], b["doc_count"]) for b in response["aggregations"]["watchlists"]["buckets"]
+        ],
+    )
+
+
 def list_alerts(
     es: Elasticsearch,
     names: IndexNames,
@@ -312,18 +354,7 @@ def list_alerts(
     since: str | None = None,
     size: int = 50,
 ) -> list[dict[str, Any]]:
-    filters: list[dict[str, Any]] = []
-    if watchlist:
-        filters.append({"term": {"watchlist": watchlist}})
-    if since:
-        filters.append({"range": {"alerted_at": {"gte": since}}})
-    response = es.search(
-        index=names.alerts,
-        query={"bool": {"filter": filters}},
-        sort=[{"alerted_at": "desc"}],
-        size=size,
-    )
-    return [hit["_source"] for hit in response["hits"]["hits"]]
+    return alert_page(es, names, watchlist=watchlist, since=since, size=size).rows
 
 
 def scan_articles(es: Elasticsearch, names: IndexNames) -> Iterator[dict[str, Any]]:

@@ -254,3 +254,12 @@ def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> b
             raise
         return False
     return True
+
+
+def drop_all(es: Elasticsearch, prefix: str) -> list[str]:
+    """Delete every index and template under ``prefix`` (the demo's fresh start, tests)."""
+    existing = sorted(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if existing:
+        es.indices.delete(index=",".join(existing))
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+    return existing

@@ -161,15 +161,18 @@ def refresh(es: Elasticsearch, names: IndexNames) -> None:
     es.indices.refresh(index=names.articles)
 
 
-def feed_validators(es: Elasticsearch, names: IndexNames, feed_url: str) -> FeedValidators:
+def feed_state(es: Elasticsearch, names: IndexNames, feed_url: str) -> dict[str, Any]:
+    """What the last poll of ``feed_url`` recorded (empty for a feed never polled)."""
     response = es.options(ignore_status=404).get(index=names.feeds, id=_feed_id(feed_url))
-    if not response.get("found"):
-        return FeedValidators()
-    source = response["_source"]
+    state: dict[str, Any] = response["_source"] if response.get("found") else {}
+    return state
+
+
+def feed_validators(state: Mapping[str, Any]) -> FeedValidators:
     return FeedValidators(
-        etag=source.get("etag"),
-        last_modified=source.get("last_modified"),
-        body_sha256=source.get("body_sha256"),
+        etag=state.get("etag"),
+        last_modified=state.get("last_modified"),
+        body_sha256=state.get("body_sha256"),
     )
 
 
