@@ -157,8 +157,10 @@ def test_two_runs_of_one_source_started_together(
                 assert "Traceback" not in output and "FileNotFoundError" not in output, output
         # Without waiting, the second run stops at once and names the holder. Rivals start
         # only once the first run holds the lease (a rival started with it could take the
-        # lease first), and slow pages keep it holding while they come.
-        site = generated(server, 43, latency=0.5)
+        # lease first), and slow pages keep it holding while they come: 16 pages at 4 per
+        # host and 3 s each hold it for 12 s, longer than a rival takes to start on a
+        # loaded box (0.5 s pages were done before one was up).
+        site = generated(server, 43, latency=3.0)
         sites.append(site)
         first = start_run(site, env)
         _wait_until_it_holds_the_lease(es, names, first)
