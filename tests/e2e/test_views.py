@@ -157,3 +157,25 @@ def test_health_command_gives_the_same_figures(stack: Stack) -> None:
     assert flagged_sources == {"fixture_redesigned"}
     quiet = run_cli("health", "--source", "fixture_sputnik", "--json", check=False, env=stack.env)
     assert quiet.returncode == 1  # its broken feed
+
+
+def test_one_per_story_folds_the_redesigned_copies_into_their_story(
+    page: Page, stack: Stack
+) -> None:
+    # fixture_redesigned serves the Arabic fixture pages again under other URLs: copies.
+    login(page, stack, "viewer", "search?q=قرة+باغ")
+    articles = leading_number(page.locator("#total").inner_text())
+    page.locator("input[name=stories]").check()
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#total")).to_contain_text("story(ies)")
+    assert "stories=one" in page.url
+    assert leading_number(page.locator("#total").inner_text()) < articles
+    story = page.locator("article.result .story").first
+    assert int(story.get_attribute("data-members") or 0) >= 2
+    expect(story).to_contain_text("also reported by")
+
+
+def leading_number(text: str) -> int:
+    match = re.match(r"\s*(\d+)", text)
+    assert match, text
+    return int(match.group(1))

@@ -140,8 +140,10 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
         since: str = "",
         until: str = "",
         sort: str = "relevance",
+        stories: str = "",
         page: Annotated[int, Query(ge=1)] = 1,
     ) -> Response:
+        collapsed = stories == "one"
         params: dict[str, Any] = {
             "q": q,
             "source": source,
@@ -151,6 +153,7 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
             "since": since,
             "until": until,
             "sort": sort if sort != "relevance" else None,
+            "stories": "one" if collapsed else None,
             "page": None,
         }
         request_ = SearchRequest(
@@ -165,6 +168,7 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
             page=page,
             size=PAGE_SIZE,
             facets=True,
+            collapse="story" if collapsed else None,
         )
         try:
             result = search(client, names(), request_)
