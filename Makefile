@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NEWS_INGEST_INDEX_PREFIX ?= news
 
-.PHONY: setup test lint typecheck unit integration es-start es-stop run lock clean
+.PHONY: setup test lint typecheck unit integration es-start es-stop run demo lock clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ test: setup lint typecheck es-start
 
 run: setup
 	$(BIN)/news-ingest local
+
+# Local mode plus a demo news site on 127.0.0.1 (no internet needed): the views show data.
+demo: setup
+	$(BIN)/news-ingest demo
 
 lock:
 	rm -rf .lockvenv && $(PY) -m venv .lockvenv

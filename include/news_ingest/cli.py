@@ -21,6 +21,8 @@ from news_ingest.logs import configure_logging
 from news_ingest.redaction import redact
 from news_ingest.settings import Settings, get_settings
 from news_ingest.sources import Source, get_source
+from news_ingest.views.health import SHARES, HealthReport, Thresholds, health_report
+from news_ingest.views.pages import duration as _duration
 
 app = typer.Typer(no_args_is_help=True, help="News ingestion pipeline: ops commands.")
 es_app = typer.Typer(no_args_is_help=True, help="The local Elasticsearch node (local mode, tests).")
@@ -325,6 +327,9 @@ def search(
     sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
     page: Annotated[int, typer.Option(min=1)] = 1,
     size: Annotated[int, typer.Option(min=1, max=500)] = 10,
+    collapse: Annotated[
+        str | None, typer.Option(help="story: one hit per story, with its member count.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """Search articles: Arabic spelling variants and clitics fold alike; facets under the table."""
@@ -335,6 +340,8 @@ def search(
 
     if sort not in ("relevance", "date"):
         raise _fail("--sort is relevance or date")
+    if collapse not in (None, "story"):
+        raise _fail("--collapse takes story")
     settings = get_settings()
     es = _connect(settings)
     request = SearchRequest(
@@ -349,6 +356,7 @@ def search(
         page=page,
         size=size,
         facets=not as_json,
+        collapse="story" if collapse else None,
     )
     try:
         result = run_search(es, indices.IndexNames(settings.index_prefix), request)
@@ -357,8 +365,10 @@ def search(
     if as_json:
         typer.echo(json.dumps(result.hits, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{result.total} result(s) for {query!r}, page {page}", show_lines=True)
-    for column in ("published_at", "source", "language", "topics", "title / snippet", "url"):
+    unit = "story(ies)" if collapse else "result(s)"
+    table = Table(title=f"{result.total} {unit} for {query!r}, page {page}", show_lines=True)
+    columns = ["published_at", "source", "language", "topics", "title / snippet", "url"]
+    for column in [*columns, *(["articles"] if collapse else [])]:
         table.add_column(column, overflow="fold")
     for hit in result.hits:
         cell = Text()
@@ -376,11 +386,74 @@ def search(
             ", ".join(hit.get("topics") or []),
             cell,
             str(hit.get("url") or ""),
+            *([_story_cell(hit["story"])] if collapse else []),
         )
     console.print(table)
     for name, buckets in result.facets.items():
         counts = ", ".join(f"{key} ({count})" for key, count in buckets)
         console.print(f"[bold]{name}:[/bold] {counts or '-'}", highlight=False)
+
+
+def _story_cell(story: dict[str, Any]) -> str:
+    """The member count and who else reported it (sources of the members shown)."""
+    others = story["also_reported_by"]
+    return f"{story['members']}" + (f"\nalso: {', '.join(others)}" if others else "")
+
+
+@app.command()
+def health(
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Feed health and extraction drift (the Feed health page's figures); exit 1 when flagged."""
+    settings = get_settings()
+    report = health_report(
+        _connect(settings),
+        indices.IndexNames(settings.index_prefix),
+        datetime.now(UTC),
+        Thresholds.of(settings),
+        sources=source or (),
+    )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_health(report)
+    if report.flagged:
+        raise typer.Exit(1)
+
+
+def _print_health(report: HealthReport) -> None:
+    feeds = Table(title=f"{len(report.feeds)} feed(s)")
+    for column in ("feed", "source", "last poll", "HTTP", "24 h", "newest", "streak", "flags"):
+        feeds.add_column(column, overflow="fold")
+    for feed in report.feeds:
+        feeds.add_row(
+            feed.feed_url,
+            feed.source,
+            str(feed.polled_at or "never"),
+            str(feed.last_status or "-"),
+            str(feed.entries_24h),
+            f"{_duration(feed.lag_seconds)} ago" if feed.newest_entry_at else "-",
+            str(feed.failure_streak),
+            "; ".join(feed.flags) or "ok",
+        )
+    console.print(feeds)
+    sources = Table(title="extraction quality: last 24 h (7-day baseline)")
+    for column in ("source", "pages", *SHARES, "mean words", "flags"):
+        sources.add_column(column, overflow="fold")
+    for row in report.sources:
+        recent, baseline = row.recent, row.baseline
+        sources.add_row(
+            row.source,
+            f"{recent.pages} ({baseline.pages})",
+            *(
+                f"{recent.shares.get(name, 0):.0%} ({baseline.shares.get(name, 0):.0%})"
+                for name in SHARES
+            ),
+            f"{recent.mean_body_words or '-'} ({baseline.mean_body_words or '-'})",
+            "; ".join(row.flags) or "ok",
+        )
+    console.print(sources)
 
 
 @app.command()
@@ -687,7 +760,16 @@ def alerts_list(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(rows)} alert(s)")
-    columns = ("alerted_at", "watchlist", "severity", "title", "matched", "delay", "notified")
+    columns = (
+        "alerted_at",
+        "watchlist",
+        "severity",
+        "title",
+        "matched",
+        "delay",
+        "notified",
+        "story: articles, also reported by",
+    )
     for column in columns:
         table.add_column(column)
     for row in rows:
@@ -704,16 +786,9 @@ def alerts_list(
             "yes"
             if row.get("notified")
             else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",
+            f"{row.get('members') or 1}: " + ", ".join(row.get("also_reported_by") or []),
         )
     console.print(table)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @alerts_app.command("backfill")
@@ -770,6 +845,22 @@ def local(port: Annotated[int, typer.Option(help="Airflow API server / UI port."
         es_start()
     setup()
     localmode.exec_standalone(settings.state_dir / "airflow", port, settings.airflow_parallelism)
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Airflow API server / UI port.")] = 8080) -> None:
+    """`make demo`: local mode plus a news site on 127.0.0.1 and its demo_sputnik source."""
+    from news_ingest.local import demo as demo_mode
+
+    settings = get_settings()
+    if not settings.es_url:
+        es_start()
+    es = _connect(settings)
+    # Each start serves the site on a new port, so its URLs (and article ids) are new:
+    # the last demo's indices would only double every article.
+    indices.drop_all(es, demo_mode.INDEX_PREFIX)
+    indices.install(es, demo_mode.INDEX_PREFIX)
+    raise typer.Exit(demo_mode.run(settings.state_dir, port, settings.airflow_parallelism))
 
 
 def main() -> None:

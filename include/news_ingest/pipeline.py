@@ -22,18 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, delivery, notify, watchlist_store
+from news_ingest.alerting import alerts, delivery, digests, notify, watchlist_store
+from news_ingest.alerting.delivery import deliver
 from news_ingest.crawl import archive
 from news_ingest.crawl.archive import Window
 from news_ingest.crawl.feeds import (
@@ -47,13 +48,17 @@ from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
 from news_ingest.crawl.sitemaps import SitemapUrl, in_window
 from news_ingest.es import boilerplate as stored_boilerplate
 from news_ingest.es import leases, store
+from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract import boilerplate
 from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
 from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
-from news_ingest.sources import Source
+from news_ingest.sources import Source, load_sources
+from news_ingest.text.crosslingual import article_figures
+from news_ingest.text.stories import fingerprint
+from news_ingest.text.watchlists import Watchlist
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -391,7 +396,28 @@ async def _poll(
     conditional: bool,
 ) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
-    validators = store.feed_validators(es, names, feed_url) if conditional else FeedValidators()
+    previous = store.feed_state(es, names, feed_url)
+    validators = store.feed_validators(previous) if conditional else FeedValidators()
+    poll = await _poll_once(feed_url, fetcher, validators, executor)
+    return with_streak(poll, previous)
+
+
+def with_streak(poll: FeedPoll, previous: Mapping[str, Any]) -> FeedPoll:
+    """The poll's state with its failure streak: consecutive failed polls, 0 after a
+    success (a 304 is one). Feed health flags a feed on it."""
+    state = dict(poll.state)
+    if poll.counts.get("feeds_failed"):
+        state["failure_streak"] = int(previous.get("failure_streak") or 0) + 1
+        state["last_failure_at"] = state["polled_at"]
+    else:
+        state["failure_streak"] = 0
+        state["last_success_at"] = state["polled_at"]
+    return FeedPoll(poll.feed_url, poll.entries, poll.counts, state)
+
+
+async def _poll_once(
+    feed_url: str, fetcher: Fetcher, validators: FeedValidators, executor: Executor | None
+) -> FeedPoll:
     now = datetime.now(UTC).isoformat()
     state: dict[str, Any] = {"polled_at": now}
     try:
@@ -510,6 +536,8 @@ def start_fetch(
         config_dir=str(settings.config_dir),
         watchlists=watchlists,
         learned_boilerplate=learned,
+        stories=settings.stories,
+        figures=settings.stories and settings.cross_lingual,
     )
     analyses: dict[str, Future[dict[str, Any]]] = {}
 
@@ -599,18 +627,58 @@ def _analyze_and_match(
     config_dir: str,
     watchlists: str,
     learned_boilerplate: frozenset[str] = frozenset(),
+    stories: bool = True,
+    figures: bool = False,
 ) -> dict[str, Any]:
-    """analyze_page plus watchlist matching, both in the worker: matching is CPU work too,
-    and done in the parent it would leave the pool idle while one core matches. Returns
-    ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see index) or
-    ``{"rejected"}``."""
+    """analyze_page plus watchlist matching and the story fingerprint, all in the worker:
+    they are CPU work too, and done in the parent they would leave the pool idle while one
+    core works. Returns ``{"doc", "alerts", "line_hashes"}`` (alerts not yet stamped: see
+    index) or ``{"rejected"}``."""
     doc = analyze_page(entry, page, config_dir, learned_boilerplate)
     if "rejected" in doc:
         return doc
     line_hashes = doc.pop(LINE_HASHES)
+    if stories:
+        doc["fingerprint"] = fingerprint(doc["norm"]).as_fields()
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
+    if figures:
+        written = doc.get("published_at") or doc["fetched_at"]
+        doc["figures"] = article_figures(doc, datetime.fromisoformat(written).year)
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
+
+
+def _story_step(
+    settings: Settings, es: Elasticsearch, names: IndexNames
+) -> Callable[[list[dict[str, Any]]], object] | None:
+    """What the index step does to new and changed articles before writing them: story
+    assignment, then (optionally) links to the publisher's other languages."""
+    if not settings.stories:
+        return None
+    publisher_of = (
+        {s.id: s.publisher_id for s in load_sources(settings.config_dir)}
+        if settings.cross_lingual
+        else {}
+    )
+
+    def step(documents: list[dict[str, Any]]) -> None:
+        story_store.assign_stories(
+            es,
+            names,
+            documents,
+            threshold=settings.story_threshold,
+            window=timedelta(hours=settings.story_window_hours),
+        )
+        if settings.cross_lingual:
+            story_store.link_languages(
+                es,
+                names,
+                documents,
+                publisher_of,
+                window=timedelta(hours=settings.cross_lingual_hours),
+            )
+
+    return step
 
 
 def index(
@@ -629,14 +697,27 @@ def index(
     names = IndexNames(settings.index_prefix)
     records = list(staging.read_records(path))
     articles = _unique_by_id(r for r in records if "doc" in r)
-    result = store.index_articles(es, names, [article["doc"] for article in articles])
-    # New or changed articles only; the alert id makes each (article, watchlist) pair once.
+    documents = [article["doc"] for article in articles]
+    result = store.index_articles(
+        es, names, documents, before_write=_story_step(settings, es, names)
+    )
+    written = [doc for doc in documents if doc["_id"] in result.written_ids]
+    stories_updated = story_store.update_story_docs(
+        es,
+        names,
+        [doc["story_id"] for doc in written if "story_id" in doc]
+        + [link["story_id"] for doc in written for link in doc.get("cross_lingual", [])],
+    )
+    # New or changed articles only; the alert id makes each (story, watchlist) pair once,
+    # and later members of a story are added to its alert without a new notification.
     now = datetime.now(UTC)
     new_alerts = alerts.store_alerts(
         es,
         names,
         [
-            alerts.stamped(alert, now)
+            alerts.stamped(
+                alerts.for_story(alert, article["doc"].get("story_id", alert["article_id"])), now
+            )
             for article in articles
             if article["doc"]["_id"] in result.written_ids
             for alert in article["alerts"]
@@ -644,7 +725,11 @@ def index(
     )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
-    delivered = deliver(settings, es, [alert["_id"] for alert in new_alerts])
+    # Digest watchlists' alerts wait for their digest (deliver_digests).
+    later = {w.id for w in _digest_watchlists(es, names)}
+    delivered = deliver(
+        settings, es, [alert["_id"] for alert in new_alerts if alert["watchlist"] not in later]
+    )
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
         for doc_url, reason in _failed_urls(result.failed, [a["doc"] for a in articles])
@@ -669,6 +754,7 @@ def index(
         unchanged=result.unchanged,
         failed=len(result.failed),
         alerts=len(new_alerts),
+        stories_updated=stories_updated,
     )
     counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
@@ -692,45 +778,63 @@ def _failed_urls(
     return [(url_by_id.get(doc_id, doc_id), reason) for doc_id, reason in failed]
 
 
-def notify_pending(settings: Settings, es: Elasticsearch) -> Counts:
+def notify_pending(settings: Settings, es: Elasticsearch, now: datetime | None = None) -> Counts:
     """Store the alerts indexed articles are missing (a run that died after its bulk write,
     say), then deliver every alert not yet delivered whose claim is free: new ones, failed
-    ones, and deliveries whose process died (once their lease expired)."""
+    ones, and deliveries whose process died (once their lease expired); then the digests
+    whose period is over (at ``now``)."""
     names = IndexNames(settings.index_prefix)
     snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
     active = watchlist_store.from_snapshot(snapshot)
     recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
-    counts = {"alerts_recovered": recovered} if recovered else {}
-    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names)))
+    counts: Counter[str] = Counter({"alerts_recovered": recovered} if recovered else {})
+    later = [w.id for w in _digest_watchlists(es, names)]
+    counts.update(deliver(settings, es, alerts.undelivered_ids(es, names, exclude=later)))
+    counts.update(deliver_digests(settings, es, now or datetime.now(UTC)))
     log.info("event=notified %s", _fmt(counts))
-    return counts
+    return dict(counts)
 
 
-def deliver(settings: Settings, es: Elasticsearch, alert_ids: Iterable[str]) -> Counts:
-    """Claim each alert and send it to its watchlist's channels (``news_ingest.alerting.delivery``).
-
-    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
-    ``notify_skipped`` alerts another process holds or already delivered.
-    """
-    # The newest version's channels, even of a list disabled since its alert was raised.
+def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Counts:
+    """One digest per watchlist with hourly/daily delivery whose undelivered alerts are of
+    periods that are over. Its alerts are claimed like single alerts (a digest another
+    process holds is not sent twice) and the digest's id, derived from its alerts, is the
+    idempotency key: a resend after a crash carries the same one."""
     names = IndexNames(settings.index_prefix)
-    by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(es, names)}
+    claims = delivery.claim_store(settings, es, names)
+    counts: Counter[str] = Counter()
+    for watchlist in _digest_watchlists(es, names):
+        ready = digests.due(alerts.undelivered(es, names, [watchlist.id]), watchlist.delivery, now)
+        held = [
+            claim
+            for alert in ready
+            if (claim := claims.claim(alert["_id"], settings.alert_max_attempts)) is not None
+        ]
+        if not held:
+            continue
 
-    def send(
-        alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
-    ) -> tuple[list[str], list[str]]:
-        watchlist = by_id.get(alert["watchlist"])
-        if watchlist is None:
-            return list(alert.get("delivered") or []), ["watchlist no longer configured"]
-        return notify.deliver(watchlist.channels, alert, on_progress)
+        def reached(claim: delivery.Claim, channels: list[str]) -> list[str]:
+            return sorted({*(claim.alert.get("delivered") or []), *channels})
 
-    claims = delivery.ClaimStore(
-        es,
-        names,
-        owner=delivery.process_owner(),
-        lease=settings.alert_lease_seconds,
-    )
-    return delivery.deliver_claimed(claims, alert_ids, send, settings.alert_max_attempts)
+        def on_progress(channels: list[str], held: list[delivery.Claim] = held) -> None:
+            for claim in held:
+                claims.progress(claim, reached(claim, channels))
+
+        message = digests.digest(watchlist, [claim.alert for claim in held])
+        sent, errors = notify.deliver(watchlist.channels, message, on_progress)
+        for claim in held:
+            claims.finish(claim, reached(claim, sent), errors)
+        counts["digests_failed" if errors else "digests_sent"] += 1
+        counts["digest_alerts"] += len(held)
+    return dict(counts)
+
+
+def _digest_watchlists(es: Elasticsearch, names: IndexNames) -> list[Watchlist]:
+    return [
+        version.watchlist
+        for version in watchlist_store.current(es, names)
+        if version.watchlist.delivery != "immediate"
+    ]
 
 
 WINDOW_STAGING = "{source}__windows"

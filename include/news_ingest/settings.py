@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         default=None, description="Failed tasks and DAG runs are POSTed here as JSON."
     )
 
+    health_max_lag_hours: float = Field(
+        default=48.0, description="Feed health flags a feed whose newest entry is older."
+    )
+    health_drift: float = Field(
+        default=0.25,
+        description="Feed health flags a source whose share of badly extracted pages rose this "
+        "much over its 7-day baseline.",
+    )
+
     allow_private_hosts: bool = False
     user_agent: str = "news-ingest/0.1 (+https://github.com/news-ingest/news-ingest)"
     fetch_timeout: float = Field(
@@ -108,6 +117,29 @@ class Settings(BaseSettings):
     )
     alert_max_attempts: int = Field(
         default=10, description="Delivery attempts of an alert before it stays failed."
+    )
+
+    stories: bool = Field(
+        default=True,
+        description="Near-duplicate detection: fingerprints, story ids, <prefix>-stories.",
+    )
+    story_window_hours: float = Field(
+        default=72.0, gt=0, description="How far apart in time two members of a story may be."
+    )
+    story_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Estimated Jaccard similarity of the shingles that confirms a candidate.",
+    )
+    # Off by default: precision on the labelled set is printed by bench/crosslingual.py, and
+    # a set of 23 hand-written articles is too small to trust a link in production unseen.
+    cross_lingual: bool = Field(
+        default=False,
+        description="Link stories of one publisher across languages (shared figures and names).",
+    )
+    cross_lingual_hours: float = Field(
+        default=12.0, gt=0, description="How far apart in time two linked tellings may be."
     )
 
     @property

@@ -50,6 +50,10 @@ class Source(BaseModel):
         default=True, description="Also walk the Sitemap: lines of the hosts' robots.txt."
     )
     revisit: Revisit = Revisit()
+    publisher: str | None = Field(
+        default=None,
+        description="Editions of one publisher (e.g. sputnik) are linked across languages.",
+    )
 
     @field_validator("sitemaps")
     @classmethod
@@ -67,6 +71,10 @@ class Source(BaseModel):
             if urlsplit(sample).scheme not in ("http", "https") or not urlsplit(sample).hostname:
                 raise ValueError(f"sitemap {template!r} is not an http(s) URL")
         return value
+
+    @property
+    def publisher_id(self) -> str:
+        return self.publisher or self.id
 
     @field_validator("profile")
     @classmethod

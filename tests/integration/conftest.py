@@ -15,7 +15,7 @@ import yaml
 
 from elasticsearch import Elasticsearch
 from news_ingest.es import store
-from news_ingest.es.indices import IndexNames
+from news_ingest.es.indices import IndexNames, drop_all
 from news_ingest.local.fixturesite import FixtureSite, running_site
 from news_ingest.local.localnode import local_connection
 from news_ingest.settings import PROJECT_ROOT, get_settings
@@ -36,12 +36,7 @@ def ingest_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     yield env
-    cleanup = store.connect(get_settings())
-    prefix = env["NEWS_INGEST_INDEX_PREFIX"]
-    existing = cleanup.indices.get(index=f"{prefix}-*", expand_wildcards="all")
-    if existing:
-        cleanup.indices.delete(index=",".join(existing))
-    cleanup.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+    drop_all(store.connect(get_settings()), env["NEWS_INGEST_INDEX_PREFIX"])
     get_settings.cache_clear()
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from elasticsearch import Elasticsearch
-from news_ingest.alerting.delivery import DELIVERED, DELIVERING, ClaimStore
+from news_ingest.alerting import delivery, watchlist_store
+from news_ingest.alerting.delivery import DELIVERED, DELIVERING, FAILED, ClaimStore
 from news_ingest.es import indices
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.leases import LeaseHeld, RunLease
@@ -146,3 +147,31 @@ def test_a_cli_runs_lease_is_free_once_its_process_is_gone(
     assert RunLease(es, names, "cli", "next-run", ttl=30).try_take() is None
     held = RunLease(es, names, "dag", "next-run", ttl=30).try_take()
     assert held is not None and held.owner == "ended-run"
+
+
+def test_an_operators_retry_resends_a_spent_alert_but_leaves_a_live_claim(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    watchlist_store.seed(es, names, settings.config_dir)  # karabakh's channel: the log
+    spent = {
+        "watchlist": "karabakh",
+        "notified": False,
+        "state": FAILED,
+        "notify_attempts": settings.alert_max_attempts,
+        "delivered": [],
+    }
+    es.create(index=names.alerts, id="spent", document=spent, refresh=True)
+    assert delivery.deliver(settings, es, ["spent"]) == {"notify_skipped": 1}
+    assert delivery.deliver(settings, es, ["spent"], by_operator=True) == {"notified": 1}
+    done = es.get(index=names.alerts, id="spent")["_source"]
+    assert (done["state"], done["delivered"]) == (DELIVERED, ["log"])
+    assert done["notify_attempts"] == settings.alert_max_attempts + 1
+
+    es.create(index=names.alerts, id="held", document={**spent, "notify_attempts": 0})
+    rival = ClaimStore(es, names, owner="rival", lease=600)
+    assert rival.claim("held", max_attempts=10) is not None
+    assert delivery.deliver(settings, es, ["held"], by_operator=True) == {"notify_skipped": 1}
+    held = es.get(index=names.alerts, id="held")["_source"]
+    assert (held["state"], held["lease_owner"]) == (DELIVERING, "rival")

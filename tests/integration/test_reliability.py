@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 
 import psutil
@@ -130,6 +131,18 @@ def test_sigkill_at_several_points_loses_and_doubles_no_alert(
     alert_report(es, names, receiver)
 
 
+def _wait_until_it_holds_the_lease(
+    es: Elasticsearch, names: IndexNames, run: subprocess.Popen[str]
+) -> None:
+    deadline = time.monotonic() + 120
+    while run.poll() is None and time.monotonic() < deadline:
+        lease = es.options(ignore_status=404).get(index=names.leases, id="sputnik_arabic")
+        if lease.get("found") and lease["_source"]["pid"] == run.pid:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"run {run.pid} never held the lease (exit code {run.poll()})")
+
+
 def test_two_runs_of_one_source_started_together(
     es: Elasticsearch, names: IndexNames, receiver: Receiver, env: Env
 ) -> None:
@@ -142,12 +155,15 @@ def test_two_runs_of_one_source_started_together(
             for code, output in map(finish, runs):
                 assert code == 0, output
                 assert "Traceback" not in output and "FileNotFoundError" not in output, output
-        # Without waiting, the second run stops at once and names the holder.
-        # Slow pages keep the first run holding the lease while a second one starts (on a
-        # quiet box a fast site could be done before any rival process is up).
-        site = generated(server, 43, latency=0.5)
+        # Without waiting, the second run stops at once and names the holder. Rivals start
+        # only once the first run holds the lease (a rival started with it could take the
+        # lease first), and slow pages keep it holding while they come: 16 pages at 4 per
+        # host and 3 s each hold it for 12 s, longer than a rival takes to start on a
+        # loaded box (0.5 s pages were done before one was up).
+        site = generated(server, 43, latency=3.0)
         sites.append(site)
         first = start_run(site, env)
+        _wait_until_it_holds_the_lease(es, names, first)
         holder_seen = False
         while first.poll() is None and not holder_seen:
             second = start_run(site, {**env, "NEWS_INGEST_RUN_LEASE_WAIT": "0"})

@@ -49,6 +49,7 @@ def flatten(properties: dict[str, Any], prefix: str = "") -> Iterator[tuple[str,
 FIELDS = {
     NAMES.articles: dict(flatten(articles_index_body("core")["mappings"]["properties"])),
     NAMES.alerts: dict(flatten(load_body("alerts")["mappings"]["properties"])),
+    NAMES.stories: dict(flatten(load_body("stories")["mappings"]["properties"])),
 }
 
 
@@ -83,10 +84,11 @@ def test_every_reference_resolves() -> None:
             assert (ref["type"], ref["id"]) in known, (obj["_where"], ref)
 
 
-def test_data_views_cover_the_articles_alias_and_the_alerts_index() -> None:
+def test_data_views_cover_the_articles_alias_and_the_state_indices() -> None:
     views = {obj["attributes"]["title"]: obj["attributes"] for obj in of_type("index-pattern")}
     assert views[NAMES.articles]["timeFieldName"] == "published_at"
     assert views[NAMES.alerts]["timeFieldName"] == "alerted_at"
+    assert views[NAMES.stories]["timeFieldName"] == "first_seen_at"
     for title, attributes in views.items():
         assert FIELDS[title][attributes["timeFieldName"]] == "date"
 
@@ -138,3 +140,13 @@ def test_dashboard_panels_point_at_references() -> None:
         assert len(indices) == len(set(indices))
         json.loads(dashboard["attributes"]["optionsJSON"])
         json.loads(dashboard["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+
+
+def test_the_overview_shows_the_largest_stories_of_the_day() -> None:
+    dashboard = by_key()[("dashboard", "news-dashboard-overview")]
+    panels = {p["panelRefName"]: p for p in json.loads(dashboard["attributes"]["panelsJSON"])}
+    ref = next(r for r in dashboard["references"] if r["id"] == "news-search-stories")
+    panel = panels[ref["name"]]
+    assert panel["embeddableConfig"]["timeRange"] == {"from": "now-1d", "to": "now"}
+    stories = by_key()[("search", "news-search-stories")]["attributes"]
+    assert stories["title"] == "Stories" and stories["sort"] == [["members", "desc"]]

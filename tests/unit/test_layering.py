@@ -27,6 +27,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "extract": frozenset({"text", "crawl"}),
     "es": frozenset({"text", "crawl", "local"}),
     "alerting": frozenset({"text", "es"}),
+    # The analysts' and ops' pages (and the health figures): over the system of record.
+    "views": frozenset({"text", "es", "alerting"}),
 }
 
 

@@ -147,6 +147,20 @@ def test_next_generation_and_copy_method() -> None:
     assert next_generation(names, "news-articles-v9") == "news-articles-v10"
     with pytest.raises(ReindexError):
         next_generation(names, "other-articles-v1")
-    assert copy_method({"reindex"}, {"folding": FOLDING_VERSION}) == "reindex-api"
+    current = {"folding": FOLDING_VERSION, "mapping_version": 3}
+    assert copy_method({"reindex"}, current) == "reindex-api"
+    assert copy_method({"reindex"}, {"folding": FOLDING_VERSION, "mapping_version": 2}) == (
+        "scan-bulk"
+    )
     assert copy_method({"reindex"}, {}) == "scan-bulk"
-    assert copy_method(set(), {"folding": FOLDING_VERSION}) == "scan-bulk"
+    assert copy_method(set(), current) == "scan-bulk"
+
+
+def test_collapse_by_story_counts_stories_and_refuses_search_after() -> None:
+    body = build_body(SearchRequest(text="قره باغ", collapse="story", facets=True))
+    assert body["collapse"]["field"] == "story_id"
+    assert body["collapse"]["inner_hits"]["name"] == "members"
+    assert body["aggs"]["stories"] == {"cardinality": {"field": "story_id"}}
+    assert "topics" in body["aggs"]
+    with pytest.raises(ValueError, match="collapsed"):
+        build_body(SearchRequest(collapse="story", search_after=("x",)))

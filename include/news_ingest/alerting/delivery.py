@@ -31,7 +31,9 @@ from functools import cache, partial
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch
+from news_ingest.alerting import notify, watchlist_store
 from news_ingest.es.indices import IndexNames
+from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,9 @@ def state_of(alert: Mapping[str, Any]) -> str:
     return str(alert.get("state") or (DELIVERED if alert.get("notified") else PENDING))
 
 
-def claimable(alert: Mapping[str, Any], now: datetime, max_attempts: int) -> bool:
+def claimable(alert: Mapping[str, Any], now: datetime, max_attempts: int | None) -> bool:
+    """Whether a notify pass may claim the alert now; ``max_attempts`` None is an
+    operator's retry, which a failed alert's spent attempts do not stop."""
     state = state_of(alert)
     if state == PENDING:
         return True
@@ -57,7 +61,7 @@ def claimable(alert: Mapping[str, Any], now: datetime, max_attempts: int) -> boo
         expires = alert.get("lease_expires_at")
         return expires is None or datetime.fromisoformat(expires) <= now
     if state == FAILED:
-        return int(alert.get("notify_attempts") or 0) < max_attempts
+        return max_attempts is None or int(alert.get("notify_attempts") or 0) < max_attempts
     return False
 
 
@@ -105,7 +109,7 @@ class ClaimStore:
         self.owner = owner
         self.lease = lease
 
-    def claim(self, alert_id: str, max_attempts: int) -> Claim | None:
+    def claim(self, alert_id: str, max_attempts: int | None) -> Claim | None:
         """Claim the alert if it is claimable now; None if it is not, or another process
         claimed it first."""
         current = self.es.options(ignore_status=404).get(index=self.names.alerts, id=alert_id)
@@ -156,7 +160,7 @@ Sender = Callable[[Mapping[str, Any], Callable[[list[str]], None]], tuple[list[s
 
 
 def deliver_claimed(
-    store: ClaimStore, alert_ids: Iterable[str], send: Sender, max_attempts: int
+    store: ClaimStore, alert_ids: Iterable[str], send: Sender, max_attempts: int | None
 ) -> dict[str, int]:
     """Claim each alert and send it; ``send(alert, on_progress)`` returns (delivered keys,
     errors) and calls ``on_progress(delivered)`` after each channel that succeeded.
@@ -178,3 +182,36 @@ def deliver_claimed(
         else:
             counts["notify_failed" if errors else "notified"] += 1
     return dict(counts)
+
+
+def claim_store(settings: Settings, es: Elasticsearch, names: IndexNames) -> ClaimStore:
+    """This process's claims, held for ``alert_lease_seconds``."""
+    return ClaimStore(es, names, owner=process_owner(), lease=settings.alert_lease_seconds)
+
+
+def deliver(
+    settings: Settings, es: Elasticsearch, alert_ids: Iterable[str], *, by_operator: bool = False
+) -> dict[str, int]:
+    """Claim each alert and send it to its watchlist's channels: the run's delivery of new
+    alerts, its notify pass, and an operator's "retry delivery" in the views.
+
+    ``notified`` counts alerts delivered, ``notify_failed`` failed attempts,
+    ``notify_skipped`` alerts another process holds or already delivered. An operator's
+    retry (``by_operator``) may claim an alert that used up ``alert_max_attempts``: that
+    is how one that stayed failed is sent again once its channel is fixed.
+    """
+    # The newest version's channels, even of a list disabled since its alert was raised.
+    names = IndexNames(settings.index_prefix)
+    by_id = {v.watchlist.id: v.watchlist for v in watchlist_store.current(es, names)}
+
+    def send(
+        alert: Mapping[str, Any], on_progress: Callable[[list[str]], None]
+    ) -> tuple[list[str], list[str]]:
+        watchlist = by_id.get(alert["watchlist"])
+        if watchlist is None:
+            return list(alert.get("delivered") or []), ["watchlist no longer configured"]
+        return notify.deliver(watchlist.channels, alert, on_progress)
+
+    claims = claim_store(settings, es, names)
+    max_attempts = None if by_operator else settings.alert_max_attempts
+    return deliver_claimed(claims, alert_ids, send, max_attempts)

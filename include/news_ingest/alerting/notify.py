@@ -32,6 +32,7 @@ from news_ingest.text.watchlists import (
 log = logging.getLogger(__name__)
 
 PUBLIC_FIELDS = (
+    "story_id",
     "watchlist",
     "watchlist_name",
     "severity",
@@ -77,6 +78,8 @@ def payload(alert: Mapping[str, Any], key: str) -> dict[str, Any]:
         "alert_id": alert["_id"],
         "idempotency_key": key,
         **{name: alert.get(name) for name in PUBLIC_FIELDS},
+        # A digest (news_ingest.alerting.digests) carries its list of stories.
+        **{name: alert[name] for name in ("digest", "stories") if name in alert},
     }
 
 

@@ -30,12 +30,23 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
 # 3: extraction.quality (extract.quality), searchable and aggregatable; an article's times
-#    (updated_at, first_seen_at, edited_at, next_revisit_at), revision, discovered_via.
+#    (updated_at, first_seen_at, edited_at, next_revisit_at), revision, discovered_via;
+#    story_id, duplicate_of, story_similarity, fingerprint (news_ingest.text.stories), figures
+#    and cross_lingual (news_ingest.text.crosslingual).
 ARTICLES_MAPPING_VERSION = 3
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
-STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate", "revisions")
+STATE_INDICES = (
+    "feeds",
+    "rejects",
+    "alerts",
+    "leases",
+    "watchlists",
+    "boilerplate",
+    "revisions",
+    "stories",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,10 @@ class IndexNames:
     @property
     def boilerplate(self) -> str:
         return f"{self.prefix}-boilerplate"
+
+    @property
+    def stories(self) -> str:
+        return f"{self.prefix}-stories"
 
 
 def load_body(name: str, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
@@ -254,3 +269,12 @@ def _create_if_missing(es: Elasticsearch, index: str, body: dict[str, Any]) -> b
             raise
         return False
     return True
+
+
+def drop_all(es: Elasticsearch, prefix: str) -> list[str]:
+    """Delete every index and template under ``prefix`` (the demo's fresh start, tests)."""
+    existing = sorted(es.indices.get(index=f"{prefix}-*", expand_wildcards="all"))
+    if existing:
+        es.indices.delete(index=",".join(existing))
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+    return existing

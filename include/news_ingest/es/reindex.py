@@ -1,7 +1,8 @@
 """Move the articles to a new index generation without downtime (`news-ingest reindex`).
 
     1. put the current template, create ``<prefix>-articles-v(n+1)`` from it
-    2. copy every article from ``-vn``, recomputing the folded ``norm.*`` copies
+    2. copy every article from ``-vn``, recomputing the folded ``norm.*`` copies (and the
+       story fingerprint of articles indexed before stories existed)
     3. copy again what the pipeline wrote to ``-vn`` meanwhile (nothing else writes v(n+1) yet)
     4. swap the alias in one ``_aliases`` call (remove + add): readers and writers move at once
     5. add articles that reached ``-vn`` during the swap, never overwriting newer ones
@@ -26,6 +27,7 @@ from elasticsearch import Elasticsearch, helpers
 from news_ingest.es import indices
 from news_ingest.es.indices import IndexNames
 from news_ingest.text.folding import FOLDING_VERSION, folded_fields
+from news_ingest.text.stories import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ BATCH = 500
 # Clock skew between pipeline workers (which stamp indexed_at) and this process.
 CATCH_UP_MARGIN = timedelta(minutes=5)
 _GENERATION = re.compile(r"-v(\d+)$")
+FINGERPRINTS_SINCE = 3
 
 
 class ReindexError(RuntimeError):
@@ -58,8 +61,13 @@ def next_generation(names: IndexNames, current: str) -> str:
 
 
 def copy_method(modules: set[str], source_meta: dict[str, Any]) -> str:
-    """``reindex-api`` only when the server-side copy would keep correct folded copies."""
-    if REINDEX_MODULE in modules and source_meta.get("folding") == FOLDING_VERSION:
+    """``reindex-api`` only when the server-side copy would keep correct folded copies and
+    story fingerprints (which articles carry from mapping version 3)."""
+    if (
+        REINDEX_MODULE in modules
+        and source_meta.get("folding") == FOLDING_VERSION
+        and source_meta.get("mapping_version", 0) >= FINGERPRINTS_SINCE
+    ):
         return "reindex-api"
     return "scan-bulk"
 
@@ -164,4 +172,9 @@ def _actions(
     for hit in helpers.scan(es, index=old, query={"query": query}, size=BATCH):
         source = hit["_source"]
         source["norm"] = folded_fields(source)
+        # Articles from before stories: fingerprinted now, each its own story (grouping
+        # them would rewrite history the alerts already told).
+        if "fingerprint" not in source:
+            source["fingerprint"] = fingerprint(source["norm"]).as_fields()
+        source.setdefault("story_id", hit["_id"])
         yield {"_op_type": op_type, "_index": new, "_id": hit["_id"], "_source": source}

@@ -52,7 +52,11 @@ RESULT_FIELDS = [
     "source",
     "categories",
     "watchlists",
+    "story_id",
+    "duplicate_of",
 ]
+# Members of a collapsed story shown under its hit ("also reported by").
+STORY_MEMBERS_SHOWN = 5
 
 _LATIN = re.compile("[a-z]", re.IGNORECASE)
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -99,6 +103,8 @@ class SearchRequest:
     search_after: tuple[Any, ...] | None = None
     facets: bool = False
     interval: str = "day"
+    # "story": one hit per story (field collapsing on story_id), with its matching members.
+    collapse: Literal["story"] | None = None
 
 
 def text_query(text: str, languages: Sequence[str] = ()) -> dict[str, Any]:
@@ -205,6 +211,19 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
         "_source": RESULT_FIELDS,
         "track_total_hits": True,
     }
+    if request.collapse == "story":
+        if request.search_after is not None:
+            raise ValueError("a collapsed search pages with --page, not search_after")
+        body["collapse"] = {
+            "field": "story_id",
+            "inner_hits": {
+                "name": "members",
+                "size": STORY_MEMBERS_SHOWN,
+                "sort": [{"published_at": {"order": "asc", "missing": "_last"}}],
+                "_source": ["url", "source", "title", "language", "published_at"],
+            },
+        }
+        body["aggs"] = {"stories": {"cardinality": {"field": "story_id"}}}
     if request.search_after is not None:
         body["search_after"] = list(request.search_after)
     else:
@@ -216,18 +235,22 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
             )
         body["from"] = start
     if request.facets:
-        body["aggs"] = {
-            name: {"terms": {"field": FACET_FIELDS[name], "size": size}}
-            for name, size in FACET_SIZES.items()
-        } | {
-            "published": {
-                "date_histogram": {
-                    "field": "published_at",
-                    "calendar_interval": request.interval,
-                    "min_doc_count": 1,
+        body["aggs"] = (
+            body.get("aggs", {})
+            | {
+                name: {"terms": {"field": FACET_FIELDS[name], "size": size}}
+                for name, size in FACET_SIZES.items()
+            }
+            | {
+                "published": {
+                    "date_histogram": {
+                        "field": "published_at",
+                        "calendar_interval": request.interval,
+                        "min_doc_count": 1,
+                    }
                 }
             }
-        }
+        )
     return body
 
 
@@ -300,17 +323,37 @@ def search(es: Elasticsearch, names: IndexNames, request: SearchRequest) -> Sear
             "score": hit["_score"],
             **hit["_source"],
             "highlight": highlights(hit["_source"], request.text) if request.text else {},
+            **({"story": story_of(hit)} if "inner_hits" in hit else {}),
         }
         for hit in raw_hits
     ]
+    aggregations = response.get("aggregations", {})
     facets = {
         name: [(str(b.get("key_as_string", b["key"])), b["doc_count"]) for b in agg["buckets"]]
-        for name, agg in response.get("aggregations", {}).items()
+        for name, agg in aggregations.items()
+        if "buckets" in agg
     }
     full_page = len(raw_hits) == request.size
+    total = response["hits"]["total"]["value"]
     return SearchResult(
-        total=response["hits"]["total"]["value"],
+        # Collapsed: the number of stories (cardinality, exact below 3000 stories).
+        total=int(aggregations["stories"]["value"]) if request.collapse else total,
         hits=hits,
         facets=facets,
-        next_after=tuple(raw_hits[-1]["sort"]) if full_page else None,
+        next_after=tuple(raw_hits[-1]["sort"]) if full_page and not request.collapse else None,
     )
+
+
+def story_of(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """A collapsed hit's story: how many articles matched, the first few of them (oldest
+    first), and the other sources among those."""
+    members = hit["inner_hits"]["members"]["hits"]
+    shown = [{"id": m["_id"], **m["_source"]} for m in members["hits"]]
+    return {
+        "id": hit["_source"].get("story_id"),
+        "members": members["total"]["value"],
+        "shown": shown,
+        "also_reported_by": sorted(
+            {m["source"] for m in shown if m["id"] != hit["_id"] and m.get("source")}
+        ),
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -178,26 +178,37 @@ def existing_versions(
 
 
 def index_articles(
-    es: Elasticsearch, names: IndexNames, documents: Sequence[dict[str, Any]]
+    es: Elasticsearch,
+    names: IndexNames,
+    documents: Sequence[dict[str, Any]],
+    before_write: Callable[[list[dict[str, Any]]], object] | None = None,
 ) -> IndexResult:
     """Bulk-write new and changed articles (``_id`` in each document).
 
     An unchanged article (same content hash) only gets its fetch time and next revisit
     moved. A changed one is rewritten in place (same id), its previous version saved to
     ``<prefix>-revisions`` first, so a crash in between leaves the old version indexed and
-    the revision written once (its id is article id + revision number).
+    the revision written once (its id is article id + revision number). ``before_write``
+    gets the documents about to be written (new or changed), and may add fields to them:
+    story assignment, which must not touch unchanged articles.
     """
     result = IndexResult()
     previous = existing_versions(es, names, [doc["_id"] for doc in documents])
     now = datetime.now(UTC).isoformat()
     actions: list[dict[str, Any]] = []
-    replaced: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    to_write: list[dict[str, Any]] = []
     for doc in documents:
         old = previous.get(doc["_id"])
         if old is not None and old.get("content_hash") == doc["content_hash"]:
             result.unchanged += 1
             actions.append(_touch(names, doc))
-            continue
+        else:
+            to_write.append(doc)
+    if before_write is not None and to_write:
+        before_write(to_write)
+    replaced: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for doc in to_write:
+        old = previous.get(doc["_id"])
         written = {**doc, "indexed_at": now}
         if old is not None:
             written.update(_carried_over(old, doc, now))
@@ -266,15 +277,18 @@ def refresh(es: Elasticsearch, names: IndexNames) -> None:
     es.indices.refresh(index=names.articles)
 
 
-def feed_validators(es: Elasticsearch, names: IndexNames, feed_url: str) -> FeedValidators:
+def feed_state(es: Elasticsearch, names: IndexNames, feed_url: str) -> dict[str, Any]:
+    """What the last poll of ``feed_url`` recorded (empty for a feed never polled)."""
     response = es.options(ignore_status=404).get(index=names.feeds, id=_feed_id(feed_url))
-    if not response.get("found"):
-        return FeedValidators()
-    source = response["_source"]
+    state: dict[str, Any] = response["_source"] if response.get("found") else {}
+    return state
+
+
+def feed_validators(state: Mapping[str, Any]) -> FeedValidators:
     return FeedValidators(
-        etag=source.get("etag"),
-        last_modified=source.get("last_modified"),
-        body_sha256=source.get("body_sha256"),
+        etag=state.get("etag"),
+        last_modified=state.get("last_modified"),
+        body_sha256=state.get("body_sha256"),
     )
 
 

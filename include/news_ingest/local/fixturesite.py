@@ -656,6 +656,48 @@ def _teaser(rng: random.Random, corpus: _Corpus, number: int) -> str:
             </div>"""  # noqa: E501
 
 
+def text_page(
+    title: str,
+    lede: str,
+    paragraphs: Iterable[str],
+    *,
+    language: str,
+    article_id: int,
+    fixtures: Path = SPUTNIK_FIXTURES,
+) -> str:
+    """A Sputnik-layout page (the English fixture's) carrying the given text, escaped as a
+    site would: a text that reads ``<script>`` stays text."""
+    manifest = json.loads((fixtures / "articles.json").read_text("utf-8"))["articles"]
+    model = next(a for a in manifest if a["language"] == "en" and not a["copy_of"])
+    template = _template((fixtures / model["file"]).read_text("utf-8"), model, model["file"])
+    canonical = f"https://sputnikglobe.com/demo/{article_id}.html"
+    blocks = "".join(
+        '\n            <div class="article__block" data-type="text">\n'
+        f'              <div class="article__text">{html.escape(paragraph)}</div>\n'
+        "            </div>"
+        for paragraph in paragraphs
+    )
+    values = {
+        "title": html.escape(title),
+        "lede": html.escape(lede),
+        "id": str(article_id),
+        "canonical": canonical,
+        "canonical_quoted": quote(canonical, safe=""),
+        "body": blocks,
+        "comments": "",
+        "teasers": "",
+    }
+    return _join(template, values).replace('<html lang="en"', f'<html lang="{language}"', 1)
+
+
+def redesigned(page: str) -> str:
+    """The same page after a site redesign renamed its lede and body containers: the text
+    is all there, but the site profile no longer finds it (what feed health must catch)."""
+    return page.replace('class="article__body', 'class="story-content').replace(
+        'class="article__announce-text', 'class="story-lead'
+    )
+
+
 def encode_page(article: GeneratedArticle, page: str) -> tuple[bytes, str]:
     """The page's bytes and Content-Type, with the charset (mis)declarations of its fault.
     Characters a legacy charset lacks become character references, as such sites do."""
@@ -676,7 +718,16 @@ def generate_site(
     site: FixtureSite, spec: SiteSpec, fixtures: Path = SPUTNIK_FIXTURES
 ) -> GeneratedSite:
     """Serve ``spec``'s articles and feeds on ``site`` (started); return what was served."""
-    articles = generate_articles(spec, fixtures)
+    return serve_articles(site, spec, generate_articles(spec, fixtures), fixtures)
+
+
+def serve_articles(
+    site: FixtureSite,
+    spec: SiteSpec,
+    articles: list[GeneratedArticle],
+    fixtures: Path = SPUTNIK_FIXTURES,
+) -> GeneratedSite:
+    """Serve these articles, and ``spec.feeds`` feeds listing them, on ``site`` (started)."""
     for article in articles:
         _add_article(site, spec, article, fixtures)
     feed_paths = [f"/export/rss2/feed-{n}/index.xml" for n in range(spec.feeds)]

@@ -1,8 +1,10 @@
 """Local mode: ``airflow standalone`` wired to this project, for machines without Docker.
 
 ``make run`` starts the local Elasticsearch node, installs the indices, then hands over to
-``airflow standalone`` with this project's DAGs and plugins, the DAGs unpaused, and an
-``admin`` login whose password is kept in the state folder and printed at start.
+``airflow standalone`` with this project's DAGs and plugins, the DAGs unpaused, and three
+logins of the simple auth manager (the roles production has under the FAB auth manager):
+``admin``, ``operator`` (ops: may retry alert deliveries) and ``viewer`` (analysts: read
+only). Their passwords are kept in the state folder and printed at start.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from news_ingest.settings import PROJECT_ROOT
 
 ADMIN_USER = "admin"
+# user -> simple auth manager role
+USERS = {ADMIN_USER: "admin", "operator": "op", "viewer": "viewer"}
 
 
 def airflow_env(home: Path, passwords_file: Path, port: int, parallelism: int) -> dict[str, str]:
@@ -27,28 +31,48 @@ def airflow_env(home: Path, passwords_file: Path, port: int, parallelism: int) -
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__AUTH_MANAGER": (
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+            f"{user}:{role}" for user, role in USERS.items()
+        ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
         # LocalExecutor runs this many task processes; each fetch task drives a pool of
         # extraction processes of its own, so more tasks than cores only queue on the CPU.
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__API__PORT": str(port),
+        # Loopback only: local mode is for this machine (a proxy can publish it).
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        # The task-log servers follow the API port, so two local modes (`make run`, `make
+        # demo`) on different ports do not collide on Airflow's fixed defaults.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port + 1),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(port + 2),
         # Task processes report to the API server; it must be the one on our port.
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # Everything shares this machine's cores: under load the API server answers a task's
+        # calls after Airflow's default 5 s, and the task dies of the timeout.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
     }
 
 
-def admin_password(passwords_file: Path) -> str:
-    """The admin password, created on first use and kept so it survives restarts."""
-    if passwords_file.exists():
-        password: str = json.loads(passwords_file.read_text("utf-8"))[ADMIN_USER]
-        return password
-    password = secrets.token_urlsafe(16)
-    passwords_file.parent.mkdir(parents=True, exist_ok=True)
-    passwords_file.write_text(json.dumps({ADMIN_USER: password}), "utf-8")
-    passwords_file.chmod(0o600)
-    return password
+def passwords(passwords_file: Path) -> dict[str, str]:
+    """Every user's password, created on first use and kept so they survive restarts."""
+    known: dict[str, str] = (
+        json.loads(passwords_file.read_text("utf-8")) if passwords_file.exists() else {}
+    )
+    missing = {user: secrets.token_urlsafe(16) for user in USERS if user not in known}
+    if missing:
+        known.update(missing)
+        passwords_file.parent.mkdir(parents=True, exist_ok=True)
+        passwords_file.write_text(json.dumps(known), "utf-8")
+        passwords_file.chmod(0o600)
+    return known
+
+
+def airflow_binary() -> str:
+    return shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
 
 
 @dataclass(frozen=True)
@@ -58,11 +82,21 @@ class StandaloneCommand:
     argv: list[str]
     env: dict[str, str]
     url: str
-    password: str
+    logins: dict[str, str]  # user -> password
+
+    @property
+    def password(self) -> str:
+        """The admin's."""
+        return self.logins[ADMIN_USER]
+
+    def describe(self) -> str:
+        lines = [f"Airflow UI: {self.url}"]
+        lines += [f"  login {user} / {self.logins[user]}  ({role})" for user, role in USERS.items()]
+        return "\n".join(lines)
 
 
 def standalone_command(home: Path, port: int, parallelism: int) -> StandaloneCommand:
-    airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
+    airflow = airflow_binary()
     passwords_file = home / "passwords.json"
     env = {**os.environ, **airflow_env(home, passwords_file, port, parallelism)}
     # standalone starts its components as `airflow ...` subprocesses: they must be on PATH.
@@ -71,12 +105,12 @@ def standalone_command(home: Path, port: int, parallelism: int) -> StandaloneCom
         argv=[airflow, "standalone"],
         env=env,
         url=f"http://127.0.0.1:{port}",
-        password=admin_password(passwords_file),
+        logins=passwords(passwords_file),
     )
 
 
 def exec_standalone(home: Path, port: int, parallelism: int) -> None:
     """Replace this process with ``airflow standalone`` (it runs until Ctrl-C)."""
     command = standalone_command(home, port, parallelism)
-    print(f"Airflow UI: {command.url}  login: {ADMIN_USER} / {command.password}", flush=True)
+    print(command.describe(), flush=True)
     os.execve(command.argv[0], command.argv, command.env)

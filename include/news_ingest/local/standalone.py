@@ -33,9 +33,11 @@ class Standalone:
     """One ``airflow standalone`` in its own home and process group, and an API client
     logged in as local mode's admin."""
 
-    def __init__(self, home: Path, env: dict[str, str], parallelism: int = 2) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str], parallelism: int = 2, port: int | None = None
+    ) -> None:
         self.home = home
-        self.command = localmode.standalone_command(home, free_port(), parallelism)
+        self.command = localmode.standalone_command(home, port or free_port(), parallelism)
         self.command.env.update(env)
         self.log_path = home / "standalone.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,6 +74,10 @@ class Standalone:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 240) -> None:
         self._wait_for(lambda: self._get_ok(f"/api/v2/dags/{dag_id}"), timeout, f"DAG {dag_id}")
+
+    def unpause(self, dag_id: str) -> None:
+        response = self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        assert response.status_code == 200, response.text
 
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
         response = self.client.post(

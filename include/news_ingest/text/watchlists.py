@@ -117,6 +117,9 @@ class Watchlist(BaseModel):
     names: dict[Language, list[Phrase]] = Field(default_factory=dict)
     exclusions: dict[Language, list[Phrase]] = Field(default_factory=dict)
     channels: list[Channel] = Field(min_length=1)
+    # immediate: each new story's alert as it is indexed; hourly/daily: one digest message
+    # per period listing its stories (news_ingest.alerting.digests).
+    delivery: Literal["immediate", "hourly", "daily"] = "immediate"
     _terms: PhraseMatcher[str] = PrivateAttr()
     _names: NameMatcher = PrivateAttr()
     _exclusions: PhraseMatcher[str] = PrivateAttr()

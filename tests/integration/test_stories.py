@@ -1,0 +1,119 @@
+"""Stories end to end: the labelled set through `news-ingest run`, grouped on the real node."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from elasticsearch import Elasticsearch, helpers
+from news_ingest.alerting import watchlist_store
+from news_ingest.alerting.alerts import alert_id, store_missing_alerts
+from news_ingest.es.indices import IndexNames
+from news_ingest.local.fixturesite import running_site, serve_articles
+from news_ingest.local.storyset import generate_story_set
+from tests.conftest import Receiver
+from tests.integration.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    receiver: Receiver,
+    alert_config: dict[str, str],
+) -> None:
+    # 24 stories (about 80 articles) keep the test short; bench/stories.py runs all 64.
+    story_set = generate_story_set(stories=24)
+    with running_site() as site:
+        served = serve_articles(site, story_set.spec, story_set.articles)
+        feeds = [arg for url in served.feed_urls for arg in ("--feed", url)]
+        # Two batches, so members find each other within a batch and across batches.
+        env = {"NEWS_INGEST_BATCH_SIZE": "50", **alert_config}
+        run_cli("run", *feeds, "--profile", "sputnik", env=env)
+        # Nothing new: no alert, no notification, no member added twice.
+        run_cli("run", *feeds, "--profile", "sputnik", env=env)
+    stored = {
+        hit["_source"]["url"]: {"_id": hit["_id"], **hit["_source"]}
+        for hit in helpers.scan(
+            es, index=names.articles, _source=["url", "story_id", "duplicate_of", "source"]
+        )
+    }
+    assert len(stored) == len(story_set.items)
+    found_by_story: dict[int, set[str]] = defaultdict(set)
+    for item in story_set.items:
+        found_by_story[item.story].add(stored[served.url(item.article)]["story_id"])
+    assert all(len(ids) == 1 for ids in found_by_story.values()), found_by_story
+    story_ids = [next(iter(ids)) for ids in found_by_story.values()]
+    assert len(set(story_ids)) == story_set.stories  # look-alike stories stay apart
+
+    # Exact copies (same folded body) point to the one of them indexed first; feeds list
+    # them in any order, so that is not always the original.
+    exact: dict[tuple[int, bool], list[dict[str, str]]] = defaultdict(list)
+    for item in story_set.items:
+        doc = stored[served.url(item.article)]
+        exact[item.story, item.kind == "update"].append(doc)
+        if item.kind == "update":
+            assert doc.get("duplicate_of") is None
+    for (_, update), docs in exact.items():
+        if not update:
+            roots = [doc["_id"] for doc in docs if doc.get("duplicate_of") is None]
+            assert len(roots) == 1, docs
+            assert all(doc["duplicate_of"] == roots[0] for doc in docs if doc["_id"] != roots[0])
+
+    members = Counter(doc["story_id"] for doc in stored.values())
+    stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
+    assert {key: story["members"] for key, story in stories.items()} == dict(members)
+    originals = {
+        stored[served.url(item.article)]["story_id"]: served.url(item.article)
+        for item in story_set.items
+        if item.kind == "original"
+    }
+    assert {key: story["first_url"] for key, story in stories.items()} == originals
+    assert all(
+        story["members_by_language"] == {"ar": story["members"]} for story in stories.values()
+    )
+
+    # One hit per story, with the number of its articles.
+    collapsed = json.loads(
+        run_cli("search", "", "--collapse", "story", "--size", "100", "--json").stdout
+    )
+    assert sorted(hit["story"]["id"] for hit in collapsed) == sorted(members)
+    assert {hit["story"]["id"]: hit["story"]["members"] for hit in collapsed} == dict(members)
+
+    # One alert, and one notification, per Karabakh story; its later articles are members.
+    karabakh = Counter(
+        stored[served.url(item.article)]["story_id"] for item in story_set.items if item.karabakh
+    )
+    alerts = json.loads(run_cli("alerts", "--json", "--size", "1000", env=alert_config).stdout)
+    assert sorted(alert["story_id"] for alert in alerts) == sorted(karabakh)
+    assert {alert["story_id"]: alert["members"] for alert in alerts} == dict(karabakh)
+    for alert in alerts:
+        # The story's first indexed article (whose id the story took) made the alert.
+        assert alert["article_id"] == alert["story_id"]
+        assert len(alert["also_reported"]) == alert["members"] - 1
+    assert sorted(post["story_id"] for post in receiver.received) == sorted(karabakh)
+
+    # Alerts follow from indexed state: a lost alert comes back, and a lost member comes
+    # back into its story's existing alert (not as an alert of its own), each once.
+    ids = [alert_id(alert["watchlist"], alert["story_id"]) for alert in alerts]
+    with_members = next(i for i, alert in zip(ids, alerts, strict=True) if alert["members"] > 1)
+    lost = next(i for i in ids if i != with_members)
+    es.update(
+        index=names.alerts,
+        id=with_members,
+        doc={"also_reported": [], "also_reported_by": [], "members": 1},
+    )
+    es.delete(index=names.alerts, id=lost)
+    config_dir = Path(alert_config["NEWS_INGEST_CONFIG_DIR"])
+    active = watchlist_store.from_snapshot(watchlist_store.snapshot(es, names, config_dir))
+    assert store_missing_alerts(es, names, active, datetime.now(UTC)) == 1
+    assert store_missing_alerts(es, names, active, datetime.now(UTC)) == 0
+    es.indices.refresh(index=names.alerts)
+    again = json.loads(run_cli("alerts", "--json", "--size", "1000", env=alert_config).stdout)
+    assert {alert["story_id"]: alert["members"] for alert in again} == dict(karabakh)
