@@ -780,7 +780,8 @@ def alerts_list(
             str(row.get("alerted_at")),
             str(row.get("watchlist")),
             str(row.get("severity")),
-            str(row.get("title")),
+            (f"edited, revision {row.get('revision')}: " if row.get("kind") == "edited" else "")
+            + str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
             f"published+{_duration(delay)} / seen+{_duration(seen)} / fetched+{_duration(fetched)}",
             "yes"

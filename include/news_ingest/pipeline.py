@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, delivery, digests, notify, watchlist_store
+from news_ingest.alerting import alerts, delivery, digests, edits, notify, watchlist_store
 from news_ingest.alerting.delivery import deliver
 from news_ingest.crawl import archive
 from news_ingest.crawl.archive import Window
@@ -723,12 +723,18 @@ def index(
             for alert in article["alerts"]
         ],
     )
+    stored = watchlist_store.current(es, names)
+    edit_alerts = edits.store_edit_alerts(
+        es, names, _edit_watchlists(stored), result.revisions, now
+    )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
     # Digest watchlists' alerts wait for their digest (deliver_digests).
-    later = {w.id for w in _digest_watchlists(es, names)}
+    later = {w.id for w in _digest_watchlists(stored)}
     delivered = deliver(
-        settings, es, [alert["_id"] for alert in new_alerts if alert["watchlist"] not in later]
+        settings,
+        es,
+        [a["_id"] for a in [*new_alerts, *edit_alerts] if a["watchlist"] not in later],
     )
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
@@ -754,6 +760,7 @@ def index(
         unchanged=result.unchanged,
         failed=len(result.failed),
         alerts=len(new_alerts),
+        edit_alerts=len(edit_alerts),
         stories_updated=stories_updated,
     )
     counts.update(delivered)
@@ -779,16 +786,22 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch, now: datetime | None = None) -> Counts:
-    """Store the alerts indexed articles are missing (a run that died after its bulk write,
-    say), then deliver every alert not yet delivered whose claim is free: new ones, failed
-    ones, and deliveries whose process died (once their lease expired); then the digests
-    whose period is over (at ``now``)."""
+    """Store the alerts indexed articles are missing, and the edit alerts recent revisions
+    are missing (a run that died after its bulk write, say), then deliver every alert not
+    yet delivered whose claim is free: new ones, failed ones, and deliveries whose process
+    died (once their lease expired); then the digests whose period is over (at ``now``)."""
     names = IndexNames(settings.index_prefix)
     snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
     active = watchlist_store.from_snapshot(snapshot)
-    recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
-    counts: Counter[str] = Counter({"alerts_recovered": recovered} if recovered else {})
-    later = [w.id for w in _digest_watchlists(es, names)]
+    stored = watchlist_store.current(es, names)
+    recovered = {
+        "alerts_recovered": alerts.store_missing_alerts(es, names, active, datetime.now(UTC)),
+        "edit_alerts_recovered": edits.store_missing_edit_alerts(
+            es, names, _edit_watchlists(stored), datetime.now(UTC)
+        ),
+    }
+    counts: Counter[str] = Counter({key: n for key, n in recovered.items() if n})
+    later = [w.id for w in _digest_watchlists(stored)]
     counts.update(deliver(settings, es, alerts.undelivered_ids(es, names, exclude=later)))
     counts.update(deliver_digests(settings, es, now or datetime.now(UTC)))
     log.info("event=notified %s", _fmt(counts))
@@ -803,7 +816,7 @@ def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Cou
     names = IndexNames(settings.index_prefix)
     claims = delivery.claim_store(settings, es, names)
     counts: Counter[str] = Counter()
-    for watchlist in _digest_watchlists(es, names):
+    for watchlist in _digest_watchlists(watchlist_store.current(es, names)):
         ready = digests.due(alerts.undelivered(es, names, [watchlist.id]), watchlist.delivery, now)
         held = [
             claim
@@ -829,12 +842,13 @@ def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Cou
     return dict(counts)
 
 
-def _digest_watchlists(es: Elasticsearch, names: IndexNames) -> list[Watchlist]:
-    return [
-        version.watchlist
-        for version in watchlist_store.current(es, names)
-        if version.watchlist.delivery != "immediate"
-    ]
+def _digest_watchlists(stored: Sequence[watchlist_store.StoredVersion]) -> list[Watchlist]:
+    return [v.watchlist for v in stored if v.watchlist.delivery != "immediate"]
+
+
+def _edit_watchlists(stored: Sequence[watchlist_store.StoredVersion]) -> set[str]:
+    """The watchlists in force that asked for edit alerts."""
+    return {v.watchlist.id for v in stored if v.watchlist.edit_alerts and not v.disabled}
 
 
 WINDOW_STAGING = "{source}__windows"

@@ -96,13 +96,18 @@ def es_proxy() -> Iterator[TcpProxy]:
     proxy.cut()
 
 
+def deliver_to(config: Path, receiver: Receiver) -> None:
+    """Make the karabakh watchlist of the config folder deliver to the receiver."""
+    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
+    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
+    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
+    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+
+
 @pytest.fixture
 def alert_config(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
     """The project's config with the karabakh watchlist delivering to the receiver."""
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "include" / "config", config)
-    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
-    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
-    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
-    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    deliver_to(config, receiver)
     return {"NEWS_INGEST_CONFIG_DIR": str(config)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,8 +34,12 @@ from news_ingest.local.fixturesite import (
     sitemap_index_xml,
     urlset_xml,
 )
-from news_ingest.settings import PROJECT_ROOT
-from tests.integration.conftest import run_cli
+from news_ingest.local.localnode import local_connection
+from news_ingest.settings import PROJECT_ROOT, get_settings
+from tests.conftest import Receiver
+from tests.integration.conftest import deliver_to, run_cli
+from tests.integration.runs import Victim, finish, start_run
+from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -379,3 +384,81 @@ def test_robots_txt_sitemaps_are_discovered_and_old_children_pruned(
     assert "/sitemap_index.xml" in asked and "/sitemaps/articles-2026-02.xml.gz" in asked
     # January's url set was last modified before the window: never fetched.
     assert "/sitemaps/articles-2026-01.xml.gz" not in asked
+
+
+# A killed run's lease is free again within seconds.
+SHORT_LEASES = {"NEWS_INGEST_RUN_LEASE_SECONDS": "3", "NEWS_INGEST_RUN_LEASE_WAIT": "60"}
+
+
+def edit_report(es: Elasticsearch, names: IndexNames, receiver: Receiver, revisions: int) -> None:
+    """The exact count line of edit alerts: one stored and one delivered (by key) per
+    revision of an alerted article."""
+    es.indices.refresh(index=names.alerts)
+    query = {"query": {"term": {"kind": "edited"}}}
+    stored = [hit["_id"] for hit in helpers.scan(es, index=names.alerts, query=query)]
+    keys: dict[str, set[str]] = {}
+    for body, headers in zip(receiver.received, receiver.headers, strict=True):
+        if body.get("kind") == "edited":
+            keys.setdefault(str(body["alert_id"]), set()).add(headers["Idempotency-Key"])
+    duplicated = len(stored) - len(set(stored)) + sum(len(k) - 1 for k in keys.values())
+    print(
+        f"edit alerts: expected={revisions} stored={len(stored)} delivered={len(keys)} "
+        f"lost={revisions - len(keys)} duplicated={duplicated}"
+    )
+    assert len(set(stored)) == len(keys) == revisions and duplicated == 0
+
+
+def test_an_edit_of_an_alerted_article_is_announced_once_per_revision_even_after_a_kill(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    tmp_path: Path,
+    receiver: Receiver,
+    es_proxy: TcpProxy,
+) -> None:
+    spec = SiteSpec(pages=3, feeds=1, seed=11, spacing_minutes=60, karabakh_share=1.0)
+    with running_site() as site:
+        generated = generate_site(site, spec)
+        env = {**write_config(tmp_path, generated), **SHORT_LEASES}
+        deliver_to(tmp_path / "config", receiver)
+        run_cli("run", "--source", "sputnik_arabic", env=env)
+        alerted: list[dict[str, Any]] = [b for b in receiver.received if "kind" not in b]
+        assert alerted, "the Karabakh pages should alert"
+        article_id = es.get(index=names.alerts, id=alerted[0]["alert_id"])["_source"]["article_id"]
+        url = es.get(index=names.articles, id=article_id)["_source"]["url"]
+        target = next(a for a in generated.articles if generated.url(a) == url)
+
+        generated = publish_edit(site, generated, target, datetime.now(UTC))
+        age_articles(es, names, hours=1.01)
+        second = run_cli("run", "--source", "sputnik_arabic", env=env)
+        edits: list[dict[str, Any]] = [b for b in receiver.received if b.get("kind") == "edited"]
+        assert len(edits) == 1, second.stdout
+        assert (edits[0]["revision"], edits[0]["url"]) == (1, alerted[0]["url"])
+        assert edits[0]["changes"]["title_changed"] is True
+        assert "41" in edits[0]["changes"]["diff"] and edits[0]["title"].endswith("(محدث 1)")
+
+        # Revisits that find nothing new announce nothing.
+        age_articles(es, names, hours=5)
+        run_cli("run", "--source", "sputnik_arabic", env=env)
+        assert len(receiver.received) == len(alerted) + 1
+
+        # The worst moment: the second edit is written, its event not yet stored (the run
+        # dies at its first look for the alerts that named the article).
+        target = next(a for a in generated.articles if a.number == target.number)
+        generated = publish_edit(site, generated, target, datetime.now(UTC))
+        age_articles(es, names, hours=18)
+        victim = Victim()
+        es_proxy.at_request(f"/{names.alerts}/_search".encode(), 1, victim.kill)
+        _, user, password = local_connection(get_settings())
+        proxied = {"NEWS_INGEST_ES_URL": es_proxy.url, "NEWS_INGEST_ES_USER": user or ""}
+        victim.run = start_run(
+            generated, {**env, **proxied, "NEWS_INGEST_ES_PASSWORD": password or ""}
+        )
+        code, output = finish(victim.run)
+        assert code == -signal.SIGKILL, output
+        es.indices.refresh(index=f"{names.articles},{names.alerts}")
+        assert es.get(index=names.articles, id=article_id)["_source"]["revision"] == 2
+        assert es.count(index=names.alerts, query={"term": {"kind": "edited"}})["count"] == 1
+        recovery = run_cli("run", "--source", "sputnik_arabic", env=env)
+        assert "edit_alerts_recovered=1" in recovery.stdout + recovery.stderr
+    edit_report(es, names, receiver, revisions=2)

@@ -39,22 +39,18 @@ def save_revisions(
     es: Elasticsearch,
     names: IndexNames,
     replaced: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-) -> int:
-    """Write the replaced versions; one already written by an earlier try is left as is."""
-    actions = [
-        {"_op_type": "create", "_index": names.revisions, **revision_record(old, new)}
-        for old, new in replaced
-    ]
-    written = 0
+) -> list[dict[str, Any]]:
+    """Write the replaced versions; one already written by an earlier try is left as is.
+    Returns the records (written now or before)."""
+    records = [revision_record(old, new) for old, new in replaced]
+    actions = [{"_op_type": "create", "_index": names.revisions, **r} for r in records]
     for ok, item in helpers.streaming_bulk(
         es, actions, max_retries=5, initial_backoff=1, raise_on_error=False
     ):
         info = item["create"]
-        if ok:
-            written += 1
-        elif info.get("status") != 409:
+        if not ok and info.get("status") != 409:
             raise RuntimeError(f"revision {info.get('_id')} not written: {info.get('error')}")
-    return written
+    return records
 
 
 def article_history(

@@ -41,6 +41,8 @@ class IndexResult:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     written_ids: set[str] = field(default_factory=set)
+    # The replaced versions of the articles rewritten (news_ingest.es.history).
+    revisions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def connect(settings: Settings) -> Elasticsearch:
@@ -214,8 +216,7 @@ def index_articles(
             written.update(_carried_over(old, doc, now))
             replaced.append((old, written))
         actions.append({"_op_type": "index", "_index": names.articles, **written})
-    if replaced:
-        history.save_revisions(es, names, replaced)
+    records = history.save_revisions(es, names, replaced) if replaced else []
     for ok, item in helpers.streaming_bulk(
         es,
         actions,
@@ -236,6 +237,7 @@ def index_articles(
                 result.updated += 1
             else:
                 result.created += 1
+    result.revisions = [r for r in records if r["article_id"] in result.written_ids]
     return result
 
 
