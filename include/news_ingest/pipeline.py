@@ -51,7 +51,7 @@ from news_ingest.es import leases, store
 from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract import boilerplate
-from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
+from news_ingest.extract.articles import LINE_HASHES, analyze_page, reads_the_same, taxonomy_in
 from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
@@ -698,8 +698,13 @@ def index(
     records = list(staging.read_records(path))
     articles = _unique_by_id(r for r in records if "doc" in r)
     documents = [article["doc"] for article in articles]
+    line_hashes = {a["doc"]["_id"]: a["line_hashes"] for a in articles if a.get("line_hashes")}
     result = store.index_articles(
-        es, names, documents, before_write=_story_step(settings, es, names)
+        es,
+        names,
+        documents,
+        before_write=_story_step(settings, es, names),
+        reads_the_same=lambda old, new: reads_the_same(old, new, line_hashes.get(new["_id"], ())),
     )
     written = [doc for doc in documents if doc["_id"] in result.written_ids]
     stories_updated = story_store.update_story_docs(

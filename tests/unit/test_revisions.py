@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from news_ingest.text.edits import describe_change, next_revisit, word_diff
+from news_ingest.extract.articles import content_hash, reads_the_same
+from news_ingest.extract.boilerplate import page_hashes
+from news_ingest.text.edits import describe_change, next_revisit, paragraphs, word_diff
 
 OLD = {
     "title": "مقتل 40 شخصا في انفجار",
@@ -95,3 +97,33 @@ def test_an_rss_item_without_an_update_time_has_none_on_either_parser() -> None:
         assert entry.published_at is not None
         assert entry.published_at.isoformat() == "2026-01-05T10:00:00+03:00"
         assert entry.updated_at is None
+
+
+PROMO = "اشترك في نشرتنا البريدية لتصلك أهم الأخبار كل صباح."
+
+
+def _version(body: str) -> dict[str, object]:
+    doc: dict[str, object] = {**OLD, "body": body, "authors": [], "categories": []}
+    doc["content_hash"] = content_hash(doc)
+    return doc
+
+
+def test_only_newly_learned_boilerplate_left_is_no_edit() -> None:
+    stored = _version(OLD["body"] + "\n\n" + PROMO)
+    page_lines = [*paragraphs(stored)]  # the page as fetched again: the same lines
+    revisit = _version(OLD["body"])  # ... of which the promo is now dropped as learned
+    hashes = page_hashes(page_lines)
+    assert reads_the_same(stored, revisit, hashes)
+    # Without the page's line hashes nothing tells a dropped line from a deleted one.
+    assert not reads_the_same(stored, revisit, [])
+
+
+def test_an_edit_is_an_edit_even_while_boilerplate_is_dropped() -> None:
+    stored = _version(OLD["body"] + "\n\n" + PROMO)
+    edited_body = OLD["body"].replace("40 قتيلا", "42 قتيلا")
+    revisit = _version(edited_body)
+    hashes = page_hashes([*edited_body.split("\n\n"), PROMO])
+    assert not reads_the_same(stored, revisit, hashes)
+    # A line the page itself lost (not dropped by us) is an edit too.
+    shorter = _version("الفقرة الأولى وفيها 40 قتيلا.\n\nالفقرة الثالثة.")
+    assert not reads_the_same(_version(OLD["body"]), shorter, page_hashes(paragraphs(shorter)))

@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
-# 3: extraction.quality (extract.quality), searchable and aggregatable; an article's times
-#    (updated_at, first_seen_at, edited_at, next_revisit_at), revision, discovered_via;
-#    story_id, duplicate_of, story_similarity, fingerprint (news_ingest.text.stories), figures
-#    and cross_lingual (news_ingest.text.crosslingual).
-ARTICLES_MAPPING_VERSION = 3
+# 3: extraction.quality (extract.quality), searchable and aggregatable; story_id,
+#    duplicate_of, story_similarity, fingerprint (news_ingest.text.stories), figures and
+#    cross_lingual (news_ingest.text.crosslingual).
+# 4: an article's times (updated_at, first_seen_at, edited_at, next_revisit_at), revision,
+#    discovered_via, extraction.updated_source.
+ARTICLES_MAPPING_VERSION = 4
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"

@@ -150,13 +150,16 @@ def due_revisits(
     return [hit["_source"] for hit in response["hits"]["hits"]]
 
 
-# What an update keeps from the version it replaces, and what a revision record stores.
+# What an update keeps from the version it replaces, what a revision record stores, and
+# what tells an edit from a change of learned boilerplate (extract.articles.content_hash).
 PREVIOUS_FIELDS = [
     "url",
     "source",
     "title",
     "lede",
     "body",
+    "authors",
+    "categories",
     "content_hash",
     "published_at",
     "updated_at",
@@ -184,13 +187,15 @@ def index_articles(
     names: IndexNames,
     documents: Sequence[dict[str, Any]],
     before_write: Callable[[list[dict[str, Any]]], object] | None = None,
+    reads_the_same: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None,
 ) -> IndexResult:
     """Bulk-write new and changed articles (``_id`` in each document).
 
-    An unchanged article (same content hash) only gets its fetch time and next revisit
-    moved. A changed one is rewritten in place (same id), its previous version saved to
-    ``<prefix>-revisions`` first, so a crash in between leaves the old version indexed and
-    the revision written once (its id is article id + revision number). ``before_write``
+    An unchanged article (same content hash, or ``reads_the_same(stored, new)``) only gets
+    its fetch time and next revisit moved. A changed one is rewritten in place (same id),
+    its previous version saved to ``<prefix>-revisions`` first, so a crash in between
+    leaves the old version indexed and the revision written once (its id is article id +
+    revision number). ``before_write``
     gets the documents about to be written (new or changed), and may add fields to them:
     story assignment, which must not touch unchanged articles.
     """
@@ -201,7 +206,10 @@ def index_articles(
     to_write: list[dict[str, Any]] = []
     for doc in documents:
         old = previous.get(doc["_id"])
-        if old is not None and old.get("content_hash") == doc["content_hash"]:
+        if old is not None and (
+            old.get("content_hash") == doc["content_hash"]
+            or (reads_the_same is not None and reads_the_same(old, doc))
+        ):
             result.unchanged += 1
             actions.append(_touch(names, doc))
         else:

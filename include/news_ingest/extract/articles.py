@@ -8,7 +8,7 @@ taxonomy is loaded once per process (the pool's server preloads it).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -16,10 +16,11 @@ from typing import Any
 
 from news_ingest.crawl.fetcher import Page
 from news_ingest.crawl.urls import canonicalize_url, document_id, host_of
+from news_ingest.extract import boilerplate
 from news_ingest.extract.html import ExtractedArticle, extract_article
 from news_ingest.extract.language import detect_language
 from news_ingest.extract.profiles import profile_by_id
-from news_ingest.text.edits import next_revisit
+from news_ingest.text.edits import next_revisit, paragraphs
 from news_ingest.text.folding import folded_fields
 from news_ingest.text.topics import Taxonomy, load_taxonomy, tag_topics
 
@@ -117,12 +118,34 @@ def analyze_page(
     return doc
 
 
+CONTENT_FIELDS = ("title", "lede", "body", "published_at", "authors", "categories")
+
+
 def content_hash(fields: Mapping[str, Any]) -> str:
     """Hash of what a reader sees; metadata such as fetch time does not count as a change."""
     digest = hashlib.sha256()
-    for key in ("title", "lede", "body", "published_at", "authors", "categories"):
+    for key in CONTENT_FIELDS:
         digest.update(f"{key}\x1f{fields.get(key)!s}\x1e".encode())
     return digest.hexdigest()
+
+
+def reads_the_same(
+    old: Mapping[str, Any], new: Mapping[str, Any], line_hashes: Collection[str]
+) -> bool:
+    """Whether the stored version ``old`` reads as ``new`` once the lines ``new`` dropped as
+    learned boilerplate are taken out of it too. ``line_hashes`` are the hashes of ``new``'s
+    page lines before the drop (``LINE_HASHES``).
+
+    A source's learned boilerplate grows after its first pages were indexed: a revisit of
+    one of them then drops a promo line the stored version kept. The page did not change,
+    what the pipeline removes did; that is no edit (no revision, no edit alert).
+    """
+    kept = {boilerplate.line_hash(line) for line in paragraphs(new)}
+    dropped = set(line_hashes) - kept
+    if not dropped:
+        return False
+    lines = [line for line in paragraphs(old) if boilerplate.line_hash(line) not in dropped]
+    return content_hash({**old, "body": "\n\n".join(lines)}) == str(new["content_hash"])
 
 
 def choose_canonical(entry_canonical: str, final_url: str, extracted: ExtractedArticle) -> str:
