@@ -66,11 +66,16 @@ def article_history(
         if not hits:
             return None, []
         current = hits[0]
+    article = {"_id": current["_id"], **current["_source"]}
+    return article, revisions_of(es, names, current["_id"])
+
+
+def revisions_of(es: Elasticsearch, names: IndexNames, article_id: str) -> list[dict[str, Any]]:
+    """The earlier versions of an article, oldest first."""
     found = es.search(
         index=names.revisions,
-        query={"term": {"article_id": current["_id"]}},
+        query={"term": {"article_id": article_id}},
         sort=[{"revision": "asc"}],
         size=1000,
     )
-    article = {"_id": current["_id"], **current["_source"]}
-    return article, [hit["_source"] for hit in found["hits"]["hits"]]
+    return [hit["_source"] for hit in found["hits"]["hits"]]
