@@ -44,6 +44,16 @@ def airflow(
         yield real
 
 
+def set_paused(airflow: Standalone, dag_id: str, paused: bool) -> None:
+    """Pause or unpause a DAG; the API's audit-log write can hit SQLite's lock (500)."""
+    for _ in range(60):
+        response = airflow.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
+        if response.status_code != 500:
+            break
+        time.sleep(1)
+    assert response.status_code == 200, response.text
+
+
 def backfill(
     airflow: Standalone, dag_id: str, start: str, end: str, reprocess: str = "none"
 ) -> None:
@@ -53,7 +63,11 @@ def backfill(
     the database lock (503, "use PostgreSQL or MySQL"); the lock is brief, so ask again.
     The API server's own audit-log write can hit the same lock (500). A backfill of the
     same DAG is refused (409) until the scheduler has marked the previous one complete, a
-    few loops after its last run."""
+    few loops after its last run: that is waited for first. The DAG is paused while the
+    backfill is created: SQLite has no row locks, and a scheduler loop over runs that a
+    reprocessing backfill deletes and creates again dies (ObjectDeletedError: the scheduler
+    process exits, and every queued run waits for ever); paused, the scheduler leaves the
+    DAG's runs alone."""
     body = {
         "dag_id": dag_id,
         "from_date": start,
@@ -61,12 +75,26 @@ def backfill(
         "reprocess_behavior": reprocess,
         "max_active_runs": 2,
     }
+    airflow._wait_for(
+        lambda: all(b["completed_at"] for b in backfills(airflow, dag_id)),
+        240,
+        f"the previous backfill of {dag_id} marked complete",
+    )
+    set_paused(airflow, dag_id, True)
     for _ in range(240):
         response = airflow.client.post("/api/v2/backfills", json=body)
-        if response.status_code not in (409, 500, 503):
+        if response.status_code not in (500, 503):
             break
         time.sleep(1)
+    set_paused(airflow, dag_id, False)
     assert response.status_code == 200, response.text
+
+
+def backfills(airflow: Standalone, dag_id: str) -> list[dict[str, Any]]:
+    response = airflow.client.get("/api/v2/backfills", params={"dag_id": dag_id})
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()["backfills"]
+    return found
 
 
 def backfill_runs(

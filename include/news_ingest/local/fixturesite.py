@@ -572,12 +572,8 @@ def render_article(
     rng = random.Random(f"{spec.seed}/{article.number}")
     article_id = str(1_100_000_000 + article.number)
     canonical = f"https://sarabic.ae{article.path}"
-    modified = article.modified or article.published
     values = {
-        "published_basic": f"{article.published.astimezone(UTC):%Y%m%dT%H%M}+0000",
-        "modified_basic": f"{modified.astimezone(UTC):%Y%m%dT%H%M}+0000",
-        "published_iso": article.published.isoformat(),
-        "modified_iso": modified.isoformat(),
+        **_page_times(article.published, article.modified or article.published),
         "title": html.escape(article.title),
         "lede": html.escape(article.lede),
         "id": article_id,
@@ -656,6 +652,16 @@ def _teaser(rng: random.Random, corpus: _Corpus, number: int) -> str:
             </div>"""  # noqa: E501
 
 
+def _page_times(published: datetime, modified: datetime) -> dict[str, str]:
+    """The page's own timestamps, as Sputnik's pages write them."""
+    return {
+        "published_basic": f"{published.astimezone(UTC):%Y%m%dT%H%M}+0000",
+        "modified_basic": f"{modified.astimezone(UTC):%Y%m%dT%H%M}+0000",
+        "published_iso": published.isoformat(),
+        "modified_iso": modified.isoformat(),
+    }
+
+
 def text_page(
     title: str,
     lede: str,
@@ -663,10 +669,12 @@ def text_page(
     *,
     language: str,
     article_id: int,
+    published: datetime | None = None,
     fixtures: Path = SPUTNIK_FIXTURES,
 ) -> str:
     """A Sputnik-layout page (the English fixture's) carrying the given text, escaped as a
-    site would: a text that reads ``<script>`` stays text."""
+    site would: a text that reads ``<script>`` stays text. Its timestamps are
+    ``published`` (the model fixture's own time if None)."""
     manifest = json.loads((fixtures / "articles.json").read_text("utf-8"))["articles"]
     model = next(a for a in manifest if a["language"] == "en" and not a["copy_of"])
     template = _template((fixtures / model["file"]).read_text("utf-8"), model, model["file"])
@@ -677,7 +685,9 @@ def text_page(
         "            </div>"
         for paragraph in paragraphs
     )
+    when = published or datetime.fromisoformat(model["published_at"])
     values = {
+        **_page_times(when, when),
         "title": html.escape(title),
         "lede": html.escape(lede),
         "id": str(article_id),
