@@ -643,8 +643,7 @@ def _analyze_and_match(
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
     if figures:
-        written = doc.get("published_at") or doc["fetched_at"]
-        doc["figures"] = article_figures(doc, datetime.fromisoformat(written).year)
+        doc["figures"] = article_figures(doc, story_store.seen_at(doc).year)
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
 
 

@@ -79,6 +79,13 @@ def build_alert(
         "fetched_at": article.get("fetched_at"),
         "first_seen_at": article.get("first_seen_at"),
         "channels": [channel.type for channel in watchlist.channels],
+        **new_alert_state(),
+    }
+
+
+def new_alert_state() -> dict[str, Any]:
+    """A new alert's delivery state (reached no channel yet) and story fields (one article)."""
+    return {
         "delivered": [],
         "notified": False,
         "state": "pending",

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from news_ingest.alerting.alerts import alert_id
+from news_ingest.alerting.alerts import alert_id, new_alert_state
 from news_ingest.es.indices import IndexNames
 from news_ingest.text.watchlists import SNIPPET_CHARS
 
@@ -86,13 +86,7 @@ def edit_event(
         "snippet": str(changes.get("diff") or "")[:SNIPPET_CHARS],
         "alerted_at": now.isoformat(),
         "latency_edited_seconds": round((now - edited_at).total_seconds(), 3),
-        "delivered": [],
-        "notified": False,
-        "state": "pending",
-        "notify_attempts": 0,
-        "members": 1,
-        "also_reported": [],
-        "also_reported_by": [],
+        **new_alert_state(),
     }
 
 
