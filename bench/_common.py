@@ -44,6 +44,7 @@ class ServedSite:
     spec: SiteSpec
     base_url: str
     feeds: list[str]
+    sitemap: str  # the date-range sitemap's URL template
     pid: int
     _stdin: IO[str]
     _stdout: IO[str]
@@ -67,13 +68,21 @@ def served_site(spec: SiteSpec) -> Iterator[ServedSite]:
         f"--feeds={spec.feeds}",
         f"--seed={spec.seed}",
         f"--latency={spec.latency}",
+        f"--spacing-minutes={spec.spacing_minutes}",
+        *([f"--feed-items={spec.feed_items}"] if spec.feed_items is not None else []),
     ]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdin is not None and child.stdout is not None
     try:
         info = json.loads(child.stdout.readline())
         yield ServedSite(
-            spec, info["base_url"], info["feeds"], child.pid, child.stdin, child.stdout
+            spec,
+            info["base_url"],
+            info["feeds"],
+            info["sitemap"],
+            child.pid,
+            child.stdin,
+            child.stdout,
         )
     finally:
         child.stdin.close()

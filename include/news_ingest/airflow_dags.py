@@ -1,5 +1,10 @@
 """Builds one Airflow DAG per source; the DAG only wires ``news_ingest.pipeline`` steps.
 
+Each source has two DAGs: ``<id>`` polls the feeds every ``poll_minutes``, and
+``<id>_daily`` sweeps yesterday's sitemaps once a day (what the feeds missed, and the feeds'
+coverage). A backfill run of either (``airflow backfill create``) ingests the articles
+published in its data interval, from the sitemaps and whatever the feeds still list.
+
 Shape of a run (mapped over batches of ``NEWS_INGEST_BATCH_SIZE`` entries, never one task
 per article, so a backfill of thousands of articles stays far below ``max_map_length``):
 
@@ -8,6 +13,17 @@ per article, so a backfill of thousands of articles stays far below ``max_map_le
 
 fetch extracts each page in a process pool as it arrives and stages documents; index only
 writes them, so an Elasticsearch outage makes index retry from the staged file.
+
+One run per source at a time, whatever its kind: every task of a poll, a sweep or a backfill
+run holds the source's run lease (news_ingest.es.leases) under its DAG run's name. Backfill
+runs share the source's lease rather than taking one per interval: the per-host politeness
+(``NEWS_INGEST_PER_HOST_CONCURRENCY``, robots.txt) lives in one run's fetcher, so two runs of
+a source at once would double the load on its site; the plan's "already indexed" check and
+the write are separate steps, so a poll and a backfill of today planning side by side could
+both fetch and write one article (a spurious revision when the page changed in between);
+and learned boilerplate counts and the takeover of leftover batches assume one live run.
+The cost: a backfill's intervals run one after another and between polls (a run waits
+``NEWS_INGEST_RUN_LEASE_WAIT`` for the lease, then fails and is retried).
 """
 
 from __future__ import annotations
@@ -18,17 +34,28 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import DAG, Param, dag, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    CronDataIntervalTimetable,
+    DeltaDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException
 
 from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the crawl stack is imported when tasks run, not at every DAG parse
     from elasticsearch import Elasticsearch
+    from news_ingest.crawl.archive import Window
     from news_ingest.settings import Settings
 
 log = logging.getLogger(__name__)
+
+SWEEP_SUFFIX = "_daily"
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "news-ingest",
@@ -49,15 +76,18 @@ def _source_lease(
     source: Source, settings: Settings, es: Elasticsearch, *, release: bool = False
 ) -> Iterator[None]:
     """Every task of a DAG run holds the source's run lease under one owner (the DAG run),
-    so a CLI run or a backfill of the same source waits; the last task frees it."""
+    so a CLI run, a sweep or a backfill of the same source waits; the last task frees it.
+    The owner names the DAG too: a sweep's run id and a poll's can be the same string
+    (both ``scheduled__<midnight>``)."""
     from news_ingest.es import leases
     from news_ingest.es.indices import IndexNames
 
+    context = get_current_context()
     with leases.holding(
         es,
         IndexNames(settings.index_prefix),
         source.id,
-        f"airflow:{source.id}:{_run_id()}",
+        f"airflow:{context['dag'].dag_id}:{context['run_id']}",
         ttl=settings.run_lease_seconds,
         wait=settings.run_lease_wait,
         release=release,
@@ -65,17 +95,64 @@ def _source_lease(
         yield
 
 
-def build_source_dag(source: Source) -> DAG:
+def _window(sweep: bool) -> Window | None:
+    """A backfill run (and every sweep run) ingests what was published in its data
+    interval; a scheduled or manual poll takes what the feeds list now."""
+    from news_ingest.crawl.archive import run_window
+
+    context = get_current_context()
+    run_type = context["dag_run"].run_type
+    window = run_window(
+        str(getattr(run_type, "value", run_type)),
+        context.get("data_interval_start"),
+        context.get("data_interval_end"),
+        sweep=sweep,
+    )
+    log.info("run type %s: window %s", run_type, window or "now (the feeds)")
+    return window
+
+
+def build_source_dags(source: Source) -> list[DAG]:
+    """The source's polling DAG (id = source id) and its daily sweep (``<id>_daily``).
+
+    Both use data-interval timetables: Airflow 3's default trigger timetables give a run a
+    zero-length interval, and a backfill run must know the stretch of time it covers."""
+    return [
+        _build(
+            source,
+            dag_id=source.id,
+            schedule=DeltaDataIntervalTimetable(timedelta(minutes=source.poll_minutes)),
+            sweep=False,
+            description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
+        ),
+        _build(
+            source,
+            dag_id=f"{source.id}{SWEEP_SUFFIX}",
+            schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+            sweep=True,
+            description=f"Daily sweep of {source.name}: yesterday's sitemap, feed coverage",
+        ),
+    ]
+
+
+def _build(
+    source: Source,
+    *,
+    dag_id: str,
+    schedule: CronDataIntervalTimetable | DeltaDataIntervalTimetable,
+    sweep: bool,
+    description: str,
+) -> DAG:
     @dag(
-        dag_id=source.id,
-        description=f"Ingest {source.name} ({len(source.feeds)} feeds) into Elasticsearch",
-        schedule=timedelta(minutes=source.poll_minutes),
+        dag_id=dag_id,
+        description=description,
+        schedule=schedule,
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         on_failure_callback=[OpsFailureNotifier()],
-        tags=["news-ingest", f"lang:{source.language}"],
+        tags=["news-ingest", f"lang:{source.language}", *(["sweep"] if sweep else [])],
         params={
             "feeds": Param(
                 [],
@@ -95,12 +172,16 @@ def build_source_dag(source: Source) -> DAG:
 
             settings = get_settings()
             feeds = get_current_context()["params"].get("feeds") or source.feed_urls
+            window = _window(sweep)
             es = store.connect(settings)
             indices.install(es, settings.index_prefix)
-            folder = staging.run_folder(settings.staging_base, source.id, _run_id())
+            key = pipeline.staging_key(source.id, window)
+            folder = staging.run_folder(settings.staging_base, key, _run_id())
             try:
                 with _source_lease(source, settings, es):
-                    paths, counts = pipeline.plan(source, feeds, settings, es, folder)
+                    paths, counts = pipeline.plan(
+                        source, feeds, settings, es, folder, window=window, sweep=sweep
+                    )
             except pipeline.FeedsUnreachable as exc:
                 # No retries: they would hold the DAG (one active run) for many minutes,
                 # manual and backfill runs waiting behind it; the next scheduled run is
@@ -131,6 +212,8 @@ def build_source_dag(source: Source) -> DAG:
             from news_ingest.es import store
             from news_ingest.settings import get_settings
 
+            if _window(sweep) is not None:
+                return []  # only polls take over what earlier runs left (see plan)
             settings = get_settings()
             with _source_lease(source, settings, store.connect(settings)):
                 paths = pipeline.pending_batches(settings, source.id, _run_id())

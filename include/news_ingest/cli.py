@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -129,14 +129,7 @@ def run(
         raise _fail(str(exc)) from None
     es = _connect(settings, install=True)
     run_id = "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+    with _progress() as progress:
         task = progress.add_task(f"{source.id}: polling feeds", total=None)
 
         def planned(new: int) -> None:
@@ -167,6 +160,156 @@ def run(
     table.add_column("value", justify="right")
     for key, value in counts.items():
         table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command()
+def backfill(
+    source_id: Annotated[str, typer.Option("--source", help="Source id in sources.yaml.")],
+    since: Annotated[str, typer.Option(help="First day (YYYY-MM-DD, UTC).")],
+    until: Annotated[str, typer.Option(help="Last day, included (YYYY-MM-DD, UTC).")],
+    sweep: Annotated[
+        bool, typer.Option(help="Also record each day's feed coverage, as the daily sweep does.")
+    ] = False,
+) -> None:
+    """Ingest what the source published in a date range (its sitemaps and feeds), one day
+    at a time, as the Airflow backfill of its daily DAG does. Idempotent."""
+    from news_ingest import pipeline
+    from news_ingest.crawl.archive import Window
+    from news_ingest.es import leases
+
+    settings = get_settings()
+    configure_logging()
+    try:
+        source = get_source(settings.config_dir, source_id)
+        first, last = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in (since, until))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError:
+        raise _fail("--since and --until are dates, YYYY-MM-DD") from None
+    if last < first:
+        raise _fail("--until is before --since")
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    es = _connect(settings, install=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    table = Table(title=f"backfill of {source.id}, {since} .. {until}")
+    for column in ("day", "in sitemaps", "new", "indexed", "unchanged", "rejected"):
+        table.add_column(column, justify="right")
+    with _progress() as progress:
+        overall = progress.add_task(f"{source.id}: days", total=len(days))
+        pages = progress.add_task("pages", total=None)
+        for day in days:
+            progress.update(pages, description=f"{day:%Y-%m-%d}: planning", completed=0)
+
+            def planned(count: int, day: datetime = day) -> None:
+                progress.update(pages, description=f"{day:%Y-%m-%d}: fetching", total=count)
+
+            try:
+                counts = pipeline.run_once(
+                    source,
+                    source.feed_urls,
+                    settings,
+                    es,
+                    run_id=f"backfill__{day:%Y%m%d}__{stamp}",
+                    on_page=lambda: progress.advance(pages),
+                    on_planned=planned,
+                    window=Window(day, day + timedelta(days=1)),
+                    sweep=sweep,
+                )
+            except (store.StoreUnavailable, leases.LeaseHeld, leases.LeaseLost) as exc:
+                # The days before this one are done; running the backfill again redoes
+                # only what is missing.
+                raise _fail(str(exc)) from None
+            progress.advance(overall)
+            rejected = sum(v for k, v in counts.items() if k.startswith("rejected_"))
+            table.add_row(
+                f"{day:%Y-%m-%d}",
+                *(str(counts.get(k, 0)) for k in ("sitemap_urls_in_window", "new", "indexed")),
+                str(counts.get("unchanged", 0)),
+                str(rejected),
+            )
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def history(
+    url: Annotated[str, typer.Argument(help="The article's URL (any form that canonicalises).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """An article's versions: each edit with what changed and a word-level diff."""
+    from news_ingest.es.history import article_history
+
+    settings = get_settings()
+    es = _connect(settings)
+    try:
+        article, revisions = article_history(es, indices.IndexNames(settings.index_prefix), url)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if article is None:
+        raise _fail(f"no indexed article at {url}")
+    if as_json:
+        typer.echo(json.dumps({"article": article, "revisions": revisions}, ensure_ascii=False))
+        return
+    times = ("published_at", "updated_at", "first_seen_at", "fetched_at", "indexed_at")
+    console.print(f"[bold]{article.get('title')}[/bold]  {article.get('url')}", highlight=False)
+    console.print(
+        "  ".join(f"{name}={article.get(name) or '-'}" for name in times)
+        + f"  revision={article.get('revision', 0)} edited_at={article.get('edited_at') or '-'}",
+        highlight=False,
+    )
+    if not revisions:
+        console.print("never edited since it was first indexed")
+    for revision in revisions:
+        change = revision["changes"]
+        console.print(
+            f"\n[bold]revision {revision['revision']}[/bold] (indexed {revision['indexed_at']}, "
+            f"replaced {revision['replaced_at']}): title "
+            f"{'changed' if change['title_changed'] else 'unchanged'}, paragraphs "
+            f"+{change['paragraphs_added']} -{change['paragraphs_removed']} "
+            f"~{change['paragraphs_changed']}",
+            highlight=False,
+        )
+        if change["title_changed"]:
+            console.print(f"  was: {revision['title']}", highlight=False)
+        console.print(change["diff"], highlight=False, markup=False)
+
+
+@app.command()
+def coverage(
+    source: Annotated[str | None, typer.Option(help="Source id.")] = None,
+    days: Annotated[int, typer.Option(min=1, help="How many days.")] = 14,
+) -> None:
+    """The daily sweep's feed coverage: the share of each day's sitemap articles that the
+    feeds had brought in already (low: polling is too slow for the source)."""
+    settings = get_settings()
+    es = _connect(settings)
+    rows = store.list_coverage(
+        es, indices.IndexNames(settings.index_prefix), source=source, size=days
+    )
+    table = Table(title="feed coverage (daily sweep)")
+    for column in ("day", "source", "sitemap", "from feeds", "swept in", "coverage"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        share = row.get("coverage")
+        table.add_row(
+            str(row["day"]),
+            str(row["source"]),
+            str(row["sitemap_articles"]),
+            str(row["feed_articles"]),
+            str(row["swept_articles"]),
+            "-" if share is None else f"{share:.1%}",
+        )
     console.print(table)
 
 
@@ -631,14 +774,16 @@ def alerts_list(
         table.add_column(column)
     for row in rows:
         delay = row.get("latency_published_seconds")
+        seen = row.get("latency_first_seen_seconds")
         fetched = row.get("latency_fetched_seconds")
         table.add_row(
             str(row.get("alerted_at")),
             str(row.get("watchlist")),
             str(row.get("severity")),
-            str(row.get("title")),
+            (f"edited, revision {row.get('revision')}: " if row.get("kind") == "edited" else "")
+            + str(row.get("title")),
             ", ".join(row.get("surface_forms") or []),
-            f"published+{_duration(delay)} / fetched+{_duration(fetched)}",
+            f"published+{_duration(delay)} / seen+{_duration(seen)} / fetched+{_duration(fetched)}",
             "yes"
             if row.get("notified")
             else f"no ({row.get('state') or 'pending'}): {row.get('notify_error') or '-'}",

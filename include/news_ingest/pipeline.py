@@ -1,11 +1,13 @@
 """One run of one source, as three steps that the CLI and the Airflow DAG both call.
 
-    plan   poll the feeds (conditional GET), keep entries not yet indexed, stage them in
-           batches of ``batch_size``                       -> entries-NNNNN.jsonl.gz
+    plan   poll the feeds (conditional GET) or, for a time window, read its sitemaps too;
+           keep entries not yet indexed, and known ones that changed or are due for a
+           revisit; stage them in batches of ``batch_size`` -> entries-NNNNN.jsonl.gz
     fetch  fetch one batch's pages concurrently; each page is extracted and enriched in a
            process pool as soon as it arrives; stage the documents and rejects
                                                           -> docs-NNNNN.jsonl.gz
-    index  bulk-write a staged batch, store its alerts and rejects, then remove the file
+    index  bulk-write a staged batch (an edit keeps the old version in <prefix>-revisions),
+           store its alerts and rejects, then remove the file
                                                           -> counts
 
 Documents, not raw pages, are staged: a page is needed only until it is extracted, and a
@@ -31,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConnectionError as ElasticsearchConnectionError
 from elasticsearch import Elasticsearch
 from news_ingest import staging
-from news_ingest.alerting import alerts, delivery, digests, notify, watchlist_store
+from news_ingest.alerting import alerts, delivery, digests, edits, notify, watchlist_store
 from news_ingest.alerting.delivery import deliver
+from news_ingest.crawl import archive
+from news_ingest.crawl.archive import Window
 from news_ingest.crawl.feeds import (
     FeedEntry,
     FeedValidators,
@@ -41,12 +45,13 @@ from news_ingest.crawl.feeds import (
     unique_entries,
 )
 from news_ingest.crawl.fetcher import Fetcher, FetchError, Page, Rejected
+from news_ingest.crawl.sitemaps import SitemapUrl, in_window
 from news_ingest.es import boilerplate as stored_boilerplate
 from news_ingest.es import leases, store
 from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.extract import boilerplate
-from news_ingest.extract.articles import LINE_HASHES, analyze_page, taxonomy_in
+from news_ingest.extract.articles import LINE_HASHES, analyze_page, reads_the_same, taxonomy_in
 from news_ingest.extract.language import load_profiles
 from news_ingest.processes import POOL_PARENT_ENV, die_with_pool_server, worker_context
 from news_ingest.settings import Settings
@@ -76,8 +81,18 @@ def plan(
     es: Elasticsearch,
     folder: ObjectStoragePath,
     executor: Executor | None = None,
+    *,
+    window: Window | None = None,
+    sweep: bool = False,
 ) -> tuple[list[str], Counts]:
-    """Poll feeds, drop entries already indexed, stage the rest; return batch paths.
+    """Find what to fetch, stage it in batches; return the batch paths and counts.
+
+    Without ``window`` (a scheduled run): what the feeds list now, polled with conditional
+    GETs, plus known articles that a feed says changed or whose revisit is due. With
+    ``window`` (a backfill run, the daily sweep): the articles published in it, from the
+    source's sitemaps and whatever the feeds still list; feeds are then read without their
+    validators, and their state is left alone, so the next scheduled poll still sees its
+    news. ``sweep`` also records the feeds' coverage of the window's sitemap articles.
 
     Feeds are parsed in ``executor`` when one is given (the extraction pool, in one-process
     runs): feedparser costs about 0.5 ms per entry, and many feeds parse side by side.
@@ -88,14 +103,16 @@ def plan(
     304 and those entries would never be seen again.
     """
     names = IndexNames(settings.index_prefix)
+    now = datetime.now(UTC)
+    conditional = window is None
     counts: Counter[str] = Counter()
-    polls = asyncio.run(_poll_all(feed_urls, settings, es, names, executor))
+    polls = asyncio.run(_poll_all(feed_urls, settings, es, names, executor, conditional))
     for poll in polls:
         counts.update(poll.counts)
         log.info(
             "event=feed_polled source=%s feed=%s %s", source.id, poll.feed_url, _fmt(poll.counts)
         )
-    if feed_urls and counts["feeds_failed"] == len(feed_urls):
+    if feed_urls and counts["feeds_failed"] == len(feed_urls) and window is None:
         _save_feed_states(es, names, source.id, polls)
         reasons = sorted(k.removeprefix("feed_") for k in counts if k.startswith("feed_"))
         raise FeedsUnreachable(
@@ -103,32 +120,56 @@ def plan(
             "see the feed_failed log lines, or `GET <prefix>-feeds` for each feed's last error"
         )
     entries = unique_entries([entry for poll in polls for entry in poll.entries])
-    records = [_entry_record(entry, source) for entry in entries]
+    if window is not None:
+        entries = [e for e in entries if in_window(e.published_at, window.start, window.end)]
+    records = [_entry_record(entry, source, now) for entry in entries]
+    scan = None
+    if window is not None:
+        scan = asyncio.run(_scan_archive(source, feed_urls, settings, window))
+        counts.update(scan.counts)
+        store.record_rejects(es, names, scan.rejects, source=source.id, run_id=folder.name)
+        records += [_sitemap_record(url, source, now) for url in scan.urls]
+    records = _first_per_url(records)
     seen = {record["canonical_url"] for record in records}
-    leftovers = earlier_batches(settings, source.id, folder.name, "entries")
+    # Only polls take over what earlier runs left: window runs stage apart (``staging_key``)
+    # and are redone by running the backfill again, so a poll never fetches a backfill's
+    # leftovers of another day (nor a backfill the poll's).
+    leftovers = [] if window else earlier_batches(settings, source.id, folder.name, "entries")
     for leftover in leftovers:
         for record in staging.read_records(staging.storage_path(leftover)):
             if record["canonical_url"] not in seen:
                 seen.add(record["canonical_url"])
                 records.append(record)
-    known = store.known_url_keys(es, names, sorted(seen))
+    known = store.known_articles(es, names, sorted(seen))
     new = [record for record in records if record["canonical_url"] not in known]
     if source.max_items is not None:
         new = new[: source.max_items]
+    changed = [
+        _known_record(record, stored)
+        for record in records
+        if (stored := known.get(record["canonical_url"])) and listing_is_newer(record, stored)
+    ]
+    revisits = [] if window is not None else _due_revisits(source, es, names, now, changed)
+    if sweep and window is not None and scan is not None:
+        counts.update(_record_coverage(es, names, source, window, scan.urls, known, now))
     counts.update(
         entries_seen=len(records),
         already_indexed=len(known),
         new=len(new),
+        changed=len(changed),
+        revisits=len(revisits),
         replanned=len(leftovers),
     )
+    # New articles first: revisits fill the last batches, and never push a new one out.
+    planned = [*new, *changed, *revisits]
     paths = []
-    learned = _learned_boilerplate(es, names, source, settings) if new else frozenset()
-    for number, start in enumerate(range(0, len(new), settings.batch_size), start=1):
+    learned = _learned_boilerplate(es, names, source, settings) if planned else frozenset()
+    for number, start in enumerate(range(0, len(planned), settings.batch_size), start=1):
         path = folder / staging.batch_name("entries", number)
         if learned:
             # staged before the entries: a batch is fetched only once its entries exist
             staging.write_records(_learned_path(path), [{"lines": sorted(learned)}])
-        staging.write_records(path, new[start : start + settings.batch_size])
+        staging.write_records(path, planned[start : start + settings.batch_size])
         paths.append(str(path))
     for leftover in leftovers:
         leftover_path = staging.storage_path(leftover)
@@ -136,10 +177,131 @@ def plan(
             _learned_path(leftover_path).unlink()
         leftover_path.unlink()
     staging.prune_empty_folders(folder.parent, keep=folder.name)
-    _save_feed_states(es, names, source.id, polls)
+    if conditional:
+        _save_feed_states(es, names, source.id, polls)
     counts["batches"] = len(paths)
-    log.info("event=planned source=%s %s", source.id, _fmt(counts))
+    log.info("event=planned source=%s window=%s %s", source.id, window or "now", _fmt(counts))
     return paths, dict(counts)
+
+
+def listing_is_newer(record: Mapping[str, Any], known: store.KnownArticle) -> bool:
+    """Whether a feed's ``updated`` or a sitemap's ``lastmod`` is later than what is stored."""
+    listed = _instant(record.get("updated_at"))
+    stored = _instant(known.updated_at) or _instant(known.fetched_at)
+    return listed is not None and stored is not None and listed > stored
+
+
+def _instant(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _known_record(record: dict[str, Any], known: store.KnownArticle) -> dict[str, Any]:
+    return {
+        **record,
+        "first_seen_at": known.first_seen_at or record["first_seen_at"],
+        "discovered_via": known.discovered_via or record["discovered_via"],
+    }
+
+
+def _due_revisits(
+    source: Source,
+    es: Elasticsearch,
+    names: IndexNames,
+    now: datetime,
+    changed: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    taken = {record["canonical_url"] for record in changed}
+    due = store.due_revisits(
+        es, names, source=source.id, now=now, limit=source.revisit.max_per_run + len(taken)
+    )
+    # What the listing gave the article first (its date, sections, authors) is carried
+    # over: without it the same page would hash differently and pass for an edit.
+    records = [
+        {
+            "feed_url": doc.get("feed_url"),
+            "url": doc["url"],
+            "canonical_url": doc["canonical_url"],
+            "title": "",
+            "summary": "",
+            "published_at": doc.get("published_at"),
+            "updated_at": None,
+            "categories": doc.get("categories") or [],
+            "authors": doc.get("authors") or [],
+            "source": source.id,
+            "profile": source.profile,
+            "first_seen_at": doc.get("first_seen_at") or now.isoformat(),
+            "discovered_via": doc.get("discovered_via"),
+            "revisit_after_hours": list(source.revisit.after_hours),
+        }
+        for doc in due
+        if doc["canonical_url"] not in taken
+    ]
+    return records[: source.revisit.max_per_run]
+
+
+def _first_per_url(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A feed entry before a sitemap entry for the same article: it has the section."""
+    unique: dict[str, dict[str, Any]] = {}
+    for record in records:
+        unique.setdefault(record["canonical_url"], record)
+    return list(unique.values())
+
+
+async def _scan_archive(
+    source: Source, feed_urls: Sequence[str], settings: Settings, window: Window
+) -> archive.ArchiveScan:
+    roots = archive.sitemap_roots(source.sitemaps, window)
+    async with Fetcher(settings) as fetcher:
+        if source.discover_sitemaps:
+            for origin in archive.origins([*feed_urls, *roots]):
+                roots.extend(await fetcher.robots_sitemaps(origin))
+        return await archive.scan(
+            fetcher, roots, window, max_bytes=settings.max_feed_bytes, source_id=source.id
+        )
+
+
+def _record_coverage(
+    es: Elasticsearch,
+    names: IndexNames,
+    source: Source,
+    window: Window,
+    urls: Sequence[SitemapUrl],
+    known: Mapping[str, store.KnownArticle],
+    now: datetime,
+) -> Counts:
+    """The share of the window's sitemap articles that the feeds had brought in already."""
+    listed = {url.canonical_url for url in urls}
+    from_feeds = sum(
+        1 for key in listed if key in known and (known[key].discovered_via or "feed") == "feed"
+    )
+    swept = sum(1 for key in listed if key not in known)
+    coverage = round(from_feeds / len(listed), 4) if listed else None
+    day = window.start.astimezone(UTC).date().isoformat()
+    store.save_coverage(
+        es,
+        names,
+        source=source.id,
+        day=day,
+        sitemap_articles=len(listed),
+        feed_articles=from_feeds,
+        swept_articles=swept,
+        coverage=coverage,
+        swept_at=now,
+    )
+    log.info(
+        "event=feed_coverage source=%s day=%s sitemap_articles=%d from_feeds=%d swept=%d "
+        "coverage=%s",
+        source.id,
+        day,
+        len(listed),
+        from_feeds,
+        swept,
+        "n/a" if coverage is None else f"{coverage:.1%}",
+    )
+    return {"coverage_sitemap_articles": len(listed), "coverage_from_feeds": from_feeds}
 
 
 def _boilerplate_policy(settings: Settings) -> boilerplate.Policy:
@@ -218,9 +380,10 @@ async def _poll_all(
     es: Elasticsearch,
     names: IndexNames,
     executor: Executor | None,
+    conditional: bool,
 ) -> list[FeedPoll]:
     async with Fetcher(settings) as fetcher:
-        polls = (_poll(url, fetcher, es, names, executor) for url in feed_urls)
+        polls = (_poll(url, fetcher, es, names, executor, conditional) for url in feed_urls)
         return list(await asyncio.gather(*polls))
 
 
@@ -230,10 +393,12 @@ async def _poll(
     es: Elasticsearch,
     names: IndexNames,
     executor: Executor | None,
+    conditional: bool,
 ) -> FeedPoll:
     """Poll one feed; a failing feed is reported and counted, the run goes on."""
     previous = store.feed_state(es, names, feed_url)
-    poll = await _poll_once(feed_url, fetcher, store.feed_validators(previous), executor)
+    validators = store.feed_validators(previous) if conditional else FeedValidators()
+    poll = await _poll_once(feed_url, fetcher, validators, executor)
     return with_streak(poll, previous)
 
 
@@ -297,8 +462,34 @@ async def _poll_once(
     return FeedPoll(feed_url, parsed.entries, counts, state)
 
 
-def _entry_record(entry: FeedEntry, source: Source) -> dict[str, Any]:
-    return {**asdict(entry), "source": source.id, "profile": source.profile}
+def _entry_record(entry: FeedEntry, source: Source, now: datetime) -> dict[str, Any]:
+    return {
+        **asdict(entry),
+        "source": source.id,
+        "profile": source.profile,
+        "first_seen_at": now.isoformat(),
+        "discovered_via": "feed",
+        "revisit_after_hours": list(source.revisit.after_hours),
+    }
+
+
+def _sitemap_record(url: SitemapUrl, source: Source, now: datetime) -> dict[str, Any]:
+    return {
+        "feed_url": url.sitemap_url,
+        "url": url.url,
+        "canonical_url": url.canonical_url,
+        "title": url.title,
+        "summary": "",
+        "published_at": url.published_at,
+        "updated_at": url.lastmod,
+        "categories": [],
+        "authors": [],
+        "source": source.id,
+        "profile": source.profile,
+        "first_seen_at": now.isoformat(),
+        "discovered_via": "sitemap",
+        "revisit_after_hours": list(source.revisit.after_hours),
+    }
 
 
 def fetch(
@@ -452,8 +643,7 @@ def _analyze_and_match(
     found = alerts.alerts_for(watchlist_store.from_snapshot(watchlists), doc)
     doc["watchlists"] = [alert["watchlist"] for alert in found]
     if figures:
-        written = doc.get("published_at") or doc["fetched_at"]
-        doc["figures"] = article_figures(doc, datetime.fromisoformat(written).year)
+        doc["figures"] = article_figures(doc, story_store.seen_at(doc).year)
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
 
 
@@ -507,8 +697,13 @@ def index(
     records = list(staging.read_records(path))
     articles = _unique_by_id(r for r in records if "doc" in r)
     documents = [article["doc"] for article in articles]
+    line_hashes = {a["doc"]["_id"]: a["line_hashes"] for a in articles if a.get("line_hashes")}
     result = store.index_articles(
-        es, names, documents, before_write=_story_step(settings, es, names)
+        es,
+        names,
+        documents,
+        before_write=_story_step(settings, es, names),
+        reads_the_same=lambda old, new: reads_the_same(old, new, line_hashes.get(new["_id"], ())),
     )
     written = [doc for doc in documents if doc["_id"] in result.written_ids]
     stories_updated = story_store.update_story_docs(
@@ -532,12 +727,18 @@ def index(
             for alert in article["alerts"]
         ],
     )
+    stored = watchlist_store.current(es, names)
+    edit_alerts = edits.store_edit_alerts(
+        es, names, _edit_watchlists(stored), result.revisions, now
+    )
     # Delivered now rather than at the end of the run: the watchers hear of an article
     # as soon as its batch is written. Failures stay undelivered for notify_pending.
     # Digest watchlists' alerts wait for their digest (deliver_digests).
-    later = {w.id for w in _digest_watchlists(es, names)}
+    later = {w.id for w in _digest_watchlists(stored)}
     delivered = deliver(
-        settings, es, [alert["_id"] for alert in new_alerts if alert["watchlist"] not in later]
+        settings,
+        es,
+        [a["_id"] for a in [*new_alerts, *edit_alerts] if a["watchlist"] not in later],
     )
     index_rejects = [
         {"url": doc_url, "stage": "index", "reason": "index-error", "detail": reason}
@@ -563,6 +764,7 @@ def index(
         unchanged=result.unchanged,
         failed=len(result.failed),
         alerts=len(new_alerts),
+        edit_alerts=len(edit_alerts),
         stories_updated=stories_updated,
     )
     counts.update(delivered)
@@ -588,16 +790,22 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch, now: datetime | None = None) -> Counts:
-    """Store the alerts indexed articles are missing (a run that died after its bulk write,
-    say), then deliver every alert not yet delivered whose claim is free: new ones, failed
-    ones, and deliveries whose process died (once their lease expired); then the digests
-    whose period is over (at ``now``)."""
+    """Store the alerts indexed articles are missing, and the edit alerts recent revisions
+    are missing (a run that died after its bulk write, say), then deliver every alert not
+    yet delivered whose claim is free: new ones, failed ones, and deliveries whose process
+    died (once their lease expired); then the digests whose period is over (at ``now``)."""
     names = IndexNames(settings.index_prefix)
     snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
     active = watchlist_store.from_snapshot(snapshot)
-    recovered = alerts.store_missing_alerts(es, names, active, datetime.now(UTC))
-    counts: Counter[str] = Counter({"alerts_recovered": recovered} if recovered else {})
-    later = [w.id for w in _digest_watchlists(es, names)]
+    stored = watchlist_store.current(es, names)
+    recovered = {
+        "alerts_recovered": alerts.store_missing_alerts(es, names, active, datetime.now(UTC)),
+        "edit_alerts_recovered": edits.store_missing_edit_alerts(
+            es, names, _edit_watchlists(stored), datetime.now(UTC)
+        ),
+    }
+    counts: Counter[str] = Counter({key: n for key, n in recovered.items() if n})
+    later = [w.id for w in _digest_watchlists(stored)]
     counts.update(deliver(settings, es, alerts.undelivered_ids(es, names, exclude=later)))
     counts.update(deliver_digests(settings, es, now or datetime.now(UTC)))
     log.info("event=notified %s", _fmt(counts))
@@ -612,7 +820,7 @@ def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Cou
     names = IndexNames(settings.index_prefix)
     claims = delivery.claim_store(settings, es, names)
     counts: Counter[str] = Counter()
-    for watchlist in _digest_watchlists(es, names):
+    for watchlist in _digest_watchlists(watchlist_store.current(es, names)):
         ready = digests.due(alerts.undelivered(es, names, [watchlist.id]), watchlist.delivery, now)
         held = [
             claim
@@ -638,12 +846,21 @@ def deliver_digests(settings: Settings, es: Elasticsearch, now: datetime) -> Cou
     return dict(counts)
 
 
-def _digest_watchlists(es: Elasticsearch, names: IndexNames) -> list[Watchlist]:
-    return [
-        version.watchlist
-        for version in watchlist_store.current(es, names)
-        if version.watchlist.delivery != "immediate"
-    ]
+def _digest_watchlists(stored: Sequence[watchlist_store.StoredVersion]) -> list[Watchlist]:
+    return [v.watchlist for v in stored if v.watchlist.delivery != "immediate"]
+
+
+def _edit_watchlists(stored: Sequence[watchlist_store.StoredVersion]) -> set[str]:
+    """The watchlists in force that asked for edit alerts."""
+    return {v.watchlist.id for v in stored if v.watchlist.edit_alerts and not v.disabled}
+
+
+WINDOW_STAGING = "{source}__windows"
+
+
+def staging_key(source_id: str, window: Window | None) -> str:
+    """The staging folder of a source's runs: polls share one, window runs another."""
+    return source_id if window is None else WINDOW_STAGING.format(source=source_id)
 
 
 def pending_batches(settings: Settings, source_id: str, current_run: str) -> list[str]:
@@ -730,13 +947,16 @@ def run_once(
     run_id: str,
     on_page: Callable[[], None] | None = None,
     on_planned: Callable[[int], None] | None = None,
+    window: Window | None = None,
+    sweep: bool = False,
 ) -> Counts:
-    """Plan, fetch and index one source in this process: what ``news-ingest run`` does.
+    """Plan, fetch and index one source in this process: what ``news-ingest run`` does
+    (and, for each day of the range, ``news-ingest backfill``: see ``plan``'s window).
 
     The whole run holds the source's lease (``news_ingest.es.leases``): a second run of the
-    source waits for it or stops with a message naming this one.
+    source, whatever its kind, waits for it or stops with a message naming this one.
     """
-    folder = staging.run_folder(settings.staging_base, source.id, run_id)
+    folder = staging.run_folder(settings.staging_base, staging_key(source.id, window), run_id)
     names = IndexNames(settings.index_prefix)
     lease = leases.holding(
         es,
@@ -750,14 +970,18 @@ def run_once(
     with lease as held, extraction_pool(settings) as pool:
         # Taken once: every batch of the run matches the versions in force at its start.
         watchlists = watchlist_store.snapshot(es, names, settings.config_dir)
-        entry_paths, plan_counts = plan(source, feed_urls, settings, es, folder, pool)
+        entry_paths, plan_counts = plan(
+            source, feed_urls, settings, es, folder, pool, window=window, sweep=sweep
+        )
         if on_planned is not None:
-            on_planned(plan_counts.get("new", 0))
+            on_planned(sum(plan_counts.get(k, 0) for k in ("new", "changed", "revisits")))
         all_counts = [plan_counts]
         try:
+            pending = [] if window else pending_batches(settings, source.id, run_id)
             _fetch_and_index(
                 source,
                 entry_paths,
+                pending,
                 settings,
                 es,
                 pool,
@@ -780,6 +1004,7 @@ def run_once(
 def _fetch_and_index(
     source: Source,
     entry_paths: list[str],
+    pending: list[str],
     settings: Settings,
     es: Elasticsearch,
     pool: Executor,
@@ -802,7 +1027,7 @@ def _fetch_and_index(
 
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))
-        for docs_path in pending_batches(settings, source.id, run_id):
+        for docs_path in pending:
             check_lease()
             all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
         batches = iter(started)

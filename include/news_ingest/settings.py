@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     )
     max_page_bytes: int = 5_000_000
     max_feed_bytes: int = Field(
-        default=50_000_000, description="Size cap of a feed or sitemap (pages: max_page_bytes)."
+        default=50_000_000,
+        description="Cap of a feed or sitemap, after gzip (the sitemap protocol's 50 MB).",
     )
     max_redirects: int = 5
     per_host_concurrency: int = 4

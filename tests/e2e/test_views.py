@@ -11,6 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from news_ingest.es import store
+from news_ingest.extract.articles import content_hash
+from news_ingest.settings import get_settings
 from news_ingest.views.app import create_app
 from tests.e2e.stack import BROKEN_FEED, SCRIPT_TITLE, Stack, sign_in
 from tests.integration.conftest import run_cli
@@ -179,3 +182,28 @@ def leading_number(text: str) -> int:
     match = re.match(r"\s*(\d+)", text)
     assert match, text
     return int(match.group(1))
+
+
+def test_an_edited_article_shows_its_revisions(page: Page, stack: Stack) -> None:
+    es = store.connect(get_settings())
+    stored = es.get(index=stack.names.articles, id=stack.script_id)["_source"]
+    assert not stored.get("revision")
+    # The newsroom adds a correction; the title stays (the markup test checks it).
+    edited = {
+        **stored,
+        "_id": stack.script_id,
+        "body": stored["body"] + "\n\nCorrection: the second paragraph was reworded.",
+    }
+    edited["content_hash"] = content_hash(edited)
+    assert store.index_articles(es, stack.names, [edited]).updated == 1
+    es.indices.refresh(index=f"{stack.names.articles},{stack.names.revisions}")
+
+    login(page, stack, "viewer", f"article/{stack.script_id}")
+    revisions = page.locator("#revisions")
+    expect(revisions).to_contain_text("1 edit(s)")
+    expect(revisions.locator(".revision")).to_have_count(1)
+    expect(revisions.locator(".revision")).to_contain_text("revision 0")
+    expect(revisions.locator(".revision")).to_contain_text("paragraphs +1 −0 ~0")
+    expect(revisions.locator(".diff")).to_contain_text("{+Correction: the second paragraph")
+    login(page, stack, "viewer", f"article/{stack.seed_id}")
+    expect(page.locator("#revisions")).to_contain_text("none: the article is as first indexed")

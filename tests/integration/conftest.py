@@ -16,6 +16,7 @@ import yaml
 from elasticsearch import Elasticsearch
 from news_ingest.es import store
 from news_ingest.es.indices import IndexNames, drop_all
+from news_ingest.local.fixturesite import FixtureSite, running_site
 from news_ingest.local.localnode import local_connection
 from news_ingest.settings import PROJECT_ROOT, get_settings
 from tests.conftest import Receiver
@@ -37,6 +38,23 @@ def ingest_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     yield env
     drop_all(store.connect(get_settings()), env["NEWS_INGEST_INDEX_PREFIX"])
     get_settings.cache_clear()
+
+
+def task_env(ingest_env: dict[str, str], **extra: str) -> dict[str, str]:
+    """What a real scheduler's task processes need: the test's namespace, and this
+    machine's local node."""
+    env = {**ingest_env, **extra}
+    for name in ("NEWS_INGEST_ES_PORT", "NEWS_INGEST_STATE_DIR"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+@pytest.fixture
+def served() -> Iterator[FixtureSite]:
+    """The loopback site, empty: tests generate or add what they serve."""
+    with running_site() as fixture_site:
+        yield fixture_site
 
 
 @pytest.fixture
@@ -78,13 +96,18 @@ def es_proxy() -> Iterator[TcpProxy]:
     proxy.cut()
 
 
+def deliver_to(config: Path, receiver: Receiver) -> None:
+    """Make the karabakh watchlist of the config folder deliver to the receiver."""
+    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
+    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
+    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
+    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+
+
 @pytest.fixture
 def alert_config(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
     """The project's config with the karabakh watchlist delivering to the receiver."""
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "include" / "config", config)
-    data = yaml.safe_load((config / "watchlists.yaml").read_text("utf-8"))
-    karabakh = next(w for w in data["watchlists"] if w["id"] == "karabakh")
-    karabakh["channels"] = [{"type": "webhook", "url": receiver.url}, {"type": "log"}]
-    (config / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    deliver_to(config, receiver)
     return {"NEWS_INGEST_CONFIG_DIR": str(config)}

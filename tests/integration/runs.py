@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
+
+import psutil
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.alerting.alerts import alert_id
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import GeneratedSite
 from tests.conftest import Receiver
+
+
+class Victim:
+    """The run a trigger kills with SIGKILL, and the processes it had at that moment."""
+
+    def __init__(self) -> None:
+        self.run: subprocess.Popen[str] | None = None
+        self.family: list[psutil.Process] = []
+
+    def kill(self) -> None:
+        assert self.run is not None
+        self.family = psutil.Process(self.run.pid).children(recursive=True)
+        os.kill(self.run.pid, signal.SIGKILL)
+        self.run.wait()
+
+    def kill_at_post(self, number: int) -> Callable[[int], None]:
+        def on_post(count: int) -> None:
+            if count == number:
+                self.kill()
+
+        return on_post
 
 
 def start_run(site: GeneratedSite, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -56,6 +56,10 @@ def test_alert_once_and_redeliver_after_webhook_outage(
     delivered = json.loads(run_cli("alerts", "--json", env=alert_config).stdout)
     assert all(row["notified"] for row in delivered)
     assert all(row["latency_fetched_seconds"] >= 0 for row in delivered)
+    # Latency from the pipeline's own first sight of the URL: at least the fetch's.
+    assert all(
+        row["latency_first_seen_seconds"] >= row["latency_fetched_seconds"] for row in delivered
+    )
 
     run_cli("run", "--source", "sputnik_arabic", "--feed", feed, env=alert_config)
     assert len(receiver.received) == len(expected_urls)

@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import FeedItem, FixtureSite, running_site
 from tests.integration.conftest import run_cli
+from tests.integration.test_timeline import age_articles
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,34 @@ def test_chrome_repeated_across_a_sources_pages_is_learned_and_dropped(
     assert not any(line in later["body"] for line in CHROME)
     assert 0 < later["extraction"]["quality"] <= 1
     assert es.get(index=names.boilerplate, id="adhoc")["_source"]["pages"] == 20
+
+
+def test_a_revisit_that_only_drops_newly_learned_chrome_is_no_edit(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    env = {"NEWS_INGEST_BOILERPLATE_MIN_PAGES": str(MIN_PAGES)}
+    with running_site() as site:
+        _serve(site, range(0, 10))
+        run_cli("run", "--feed", site.url("/feed.xml"), env=env)  # cold start: chrome kept
+        _serve(site, range(10, 20))
+        run_cli("run", "--feed", site.url("/feed.xml"), env=env)  # chrome learned
+        # One of the first pages is really edited; all of them are due for a revisit,
+        # which now drops the chrome their stored versions kept.
+        _, html = _page(3)
+        site.add("/news/3.html", html.replace("Report 3:", "Report 3 (corrected):"))
+        age_articles(es, names, hours=1.01)
+        third = run_cli("run", "--feed", site.url("/feed.xml"), env=env)
+        edited_url = site.url("/news/3.html")
+
+    es.indices.refresh(index=f"{names.articles},{names.revisions}")
+    revisions = [hit["_source"] for hit in es.search(index=names.revisions)["hits"]["hits"]]
+    edited = es.search(index=names.articles, query={"range": {"revision": {"gt": 0}}})
+    print(
+        f"revisits=20 edited_pages=1 revisions={len(revisions)} "
+        f"articles_with_revisions={edited['hits']['total']['value']}"
+    )
+    assert len(revisions) == 1, third.stdout
+    assert revisions[0]["url"] == edited_url
+    assert edited["hits"]["total"]["value"] == 1
+    # The unchanged ones keep the version they were indexed with.
+    assert _bodies_with(es, names, CHROME[0]) == 10 - 1

@@ -10,11 +10,9 @@ keys for one alert, or an alert stored twice).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 
 import psutil
 import pytest
@@ -26,7 +24,7 @@ from news_ingest.local.localnode import local_connection
 from news_ingest.settings import get_settings
 from tests.conftest import Receiver
 from tests.integration.conftest import run_cli
-from tests.integration.runs import alert_report, finish, indexed_report, start_run
+from tests.integration.runs import Victim, alert_report, finish, indexed_report, start_run
 from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -38,27 +36,6 @@ LEASES = {
     "NEWS_INGEST_RUN_LEASE_WAIT": "60",
     "NEWS_INGEST_BATCH_SIZE": "8",
 }
-
-
-class Victim:
-    """The run a trigger kills with SIGKILL, and the processes it had at that moment."""
-
-    def __init__(self) -> None:
-        self.run: subprocess.Popen[str] | None = None
-        self.family: list[psutil.Process] = []
-
-    def kill(self) -> None:
-        assert self.run is not None
-        self.family = psutil.Process(self.run.pid).children(recursive=True)
-        os.kill(self.run.pid, signal.SIGKILL)
-        self.run.wait()
-
-    def kill_at_post(self, number: int) -> Callable[[int], None]:
-        def on_post(count: int) -> None:
-            if count == number:
-                self.kill()
-
-        return on_post
 
 
 def generated(

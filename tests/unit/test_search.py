@@ -147,7 +147,7 @@ def test_next_generation_and_copy_method() -> None:
     assert next_generation(names, "news-articles-v9") == "news-articles-v10"
     with pytest.raises(ReindexError):
         next_generation(names, "other-articles-v1")
-    current = {"folding": FOLDING_VERSION, "mapping_version": 3}
+    current = {"folding": FOLDING_VERSION, "mapping_version": indices.ARTICLES_MAPPING_VERSION}
     assert copy_method({"reindex"}, current) == "reindex-api"
     assert copy_method({"reindex"}, {"folding": FOLDING_VERSION, "mapping_version": 2}) == (
         "scan-bulk"

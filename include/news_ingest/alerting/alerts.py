@@ -38,6 +38,7 @@ ARTICLE_FIELDS = [
     "language",
     "published_at",
     "fetched_at",
+    "first_seen_at",
     "story_id",
 ]
 
@@ -76,7 +77,15 @@ def build_alert(
         "snippet": match.snippet,
         "published_at": article.get("published_at"),
         "fetched_at": article.get("fetched_at"),
+        "first_seen_at": article.get("first_seen_at"),
         "channels": [channel.type for channel in watchlist.channels],
+        **new_alert_state(),
+    }
+
+
+def new_alert_state() -> dict[str, Any]:
+    """A new alert's delivery state (reached no channel yet) and story fields (one article)."""
+    return {
         "delivered": [],
         "notified": False,
         "state": "pending",
@@ -133,12 +142,14 @@ def alerts_for(active: Sequence[Active], article: Mapping[str, Any]) -> list[dic
 
 
 def stamped(alert: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The alert as stored at ``now``: its time, and the delays since publication and
-    since the fetch. Matching happens earlier, in the extraction workers."""
+    """The alert as stored at ``now``: its time, and the delays since publication, since
+    the pipeline first saw the URL listed (what polling and the pipeline cost, whatever the
+    site's clock says), and since the fetch. Matching happens earlier, in the workers."""
     return {
         **alert,
         "alerted_at": now.isoformat(),
         "latency_published_seconds": _seconds_since(alert.get("published_at"), now),
+        "latency_first_seen_seconds": _seconds_since(alert.get("first_seen_at"), now),
         "latency_fetched_seconds": _seconds_since(alert.get("fetched_at"), now),
     }
 

@@ -45,6 +45,7 @@ def digest(watchlist: Watchlist, alerts: Sequence[Mapping[str, Any]]) -> dict[st
             "members": a.get("members") or 1,
             "also_reported_by": a.get("also_reported_by") or [],
             "links": [m.get("url") for m in a.get("also_reported") or []],
+            **({"edited": a.get("revision")} if a.get("kind") == "edited" else {}),
         }
         for a in ordered
     ]
@@ -69,4 +70,6 @@ def digest(watchlist: Watchlist, alerts: Sequence[Mapping[str, Any]]) -> dict[st
 def _line(story: Mapping[str, Any]) -> str:
     also = story["also_reported_by"]
     others = f"; also reported by {', '.join(also)}" if also else ""
+    if "edited" in story:
+        return f"- edited (revision {story['edited']}): {story['title']} {story['url']}"
     return f"- {story['title']} ({story['members']} article(s){others}) {story['url']}"

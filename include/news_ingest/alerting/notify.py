@@ -45,10 +45,15 @@ PUBLIC_FIELDS = (
     "snippet",
     "published_at",
     "fetched_at",
+    "first_seen_at",
     "alerted_at",
     "latency_published_seconds",
+    "latency_first_seen_seconds",
     "latency_fetched_seconds",
 )
+
+
+OPTIONAL_FIELDS = ("digest", "stories", "kind", "edit_of", "revision", "edited_at", "changes")
 
 
 class DeliveryError(RuntimeError):
@@ -76,15 +81,17 @@ def payload(alert: Mapping[str, Any], key: str) -> dict[str, Any]:
         "alert_id": alert["_id"],
         "idempotency_key": key,
         **{name: alert.get(name) for name in PUBLIC_FIELDS},
-        # A digest (news_ingest.alerting.digests) carries its list of stories.
-        **{name: alert[name] for name in ("digest", "stories") if name in alert},
+        # A digest (news_ingest.alerting.digests) carries its list of stories, an edit
+        # (news_ingest.alerting.edits) what changed and the alert it follows.
+        **{name: alert[name] for name in OPTIONAL_FIELDS if name in alert},
     }
 
 
 def summary(alert: Mapping[str, Any]) -> str:
     matched = ", ".join(alert.get("surface_forms") or alert.get("matched") or [])
+    edited = f"edited (revision {alert.get('revision')}): " if alert.get("kind") == "edited" else ""
     return (
-        f"[{alert.get('severity')}] {alert.get('watchlist_name')}: {alert.get('title')} "
+        f"[{alert.get('severity')}] {alert.get('watchlist_name')}: {edited}{alert.get('title')} "
         f"({matched}) {alert.get('url')}"
     )
 

@@ -30,6 +30,7 @@ class FeedEntry:
     published_at: datetime | None
     categories: tuple[str, ...]
     authors: tuple[str, ...]
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def _raw_entry(item: Any, base: str) -> dict[str, Any]:
             "title": _text(item, "title"),
             "summary": _text(item, "description"),
             "published_at": published,
+            "updated_at": _iso(_text(item, f"{ATOM}updated")),
             "tags": [{"term": c.text or ""} for c in item.iter("category")],
             "authors": [{"name": _rss_author(a)} for a in authors if a.strip()],
         }
@@ -156,8 +158,8 @@ def _raw_entry(item: Any, base: str) -> dict[str, Any]:
         "link": _absolute(base, href) or _text(item, f"{ATOM}id"),
         "title": _text(item, f"{ATOM}title"),
         "summary": _text(item, f"{ATOM}summary"),
-        "published_at": _iso(_text(item, f"{ATOM}published"))
-        or _iso(_text(item, f"{ATOM}updated")),
+        "published_at": _iso(_text(item, f"{ATOM}published")),
+        "updated_at": _iso(_text(item, f"{ATOM}updated")),
         "tags": [{"term": c.get("term", "")} for c in item.iter(f"{ATOM}category")],
         "authors": [{"name": _text(a, f"{ATOM}name")} for a in item.iter(f"{ATOM}author")],
     }
@@ -185,7 +187,7 @@ def _rfc822(value: str) -> datetime | None:
         moment = email.utils.parsedate_to_datetime(value) if value else None
     except (TypeError, ValueError):
         return None
-    return _utc(moment)
+    return _aware(moment)
 
 
 def _iso(value: str) -> datetime | None:
@@ -193,13 +195,15 @@ def _iso(value: str) -> datetime | None:
         moment = datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return _utc(moment)
+    return _aware(moment)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _aware(moment: datetime | None) -> datetime | None:
+    """The offset the feed wrote is kept (an article's times keep their zone); a time
+    without one is read as UTC."""
     if moment is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _bozo_message(parsed: Any) -> str | None:
@@ -221,7 +225,8 @@ def _to_entry(raw: Any, feed_url: str) -> FeedEntry | None:
         canonical_url=canonical,
         title=(raw.get("title") or "").strip(),
         summary=(raw.get("summary") or "").strip(),
-        published_at=_entry_time(raw),
+        published_at=_entry_time(raw, "published") or _entry_time(raw, "updated"),
+        updated_at=_entry_time(raw, "updated"),
         categories=tuple(
             term for tag in raw.get("tags") or [] if (term := (tag.get("term") or "").strip())
         ),
@@ -231,13 +236,27 @@ def _to_entry(raw: Any, feed_url: str) -> FeedEntry | None:
     )
 
 
-def _entry_time(raw: Any) -> datetime | None:
-    if "published_at" in raw:
-        return raw["published_at"]  # type: ignore[no-any-return]  # streaming parser's
-    for key in ("published_parsed", "updated_parsed"):
-        value = raw.get(key)
-        if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+def _entry_time(raw: Any, key: str) -> datetime | None:
+    """The entry's ``published`` or ``updated`` time with the offset the feed wrote (RSS
+    dates are RFC 822, Atom's RFC 3339); feedparser's own parse, in UTC, when neither reads."""
+    if f"{key}_at" in raw:
+        return raw[f"{key}_at"]  # type: ignore[no-any-return]  # streaming parser's
+    if key not in raw:
+        # ``in``, not get(): feedparser's get("updated") falls back to ``published``, and
+        # an entry the feed never said was updated must not look edited.
+        return None
+    text = (raw.get(key) or "").strip()
+    if text:
+        for parse in (email.utils.parsedate_to_datetime, datetime.fromisoformat):
+            try:
+                parsed = parse(text)
+            except (TypeError, ValueError, IndexError):
+                continue
+            if parsed.tzinfo is not None:
+                return parsed
+    value = raw.get(f"{key}_parsed")
+    if value:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     return None
 
 

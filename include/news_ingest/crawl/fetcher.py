@@ -215,6 +215,16 @@ class Fetcher:
         # everything is disallowed until it can be read.
         return rules is not None and rules.can_fetch(self.settings.user_agent, url)
 
+    async def robots_sitemaps(self, origin: str) -> list[str]:
+        """The ``Sitemap:`` lines of a site's robots.txt (read once per fetcher); none when
+        robots.txt cannot be read or the host is refused by the SSRF guard."""
+        try:
+            await self.allowed_by_robots(f"{origin}/")
+        except FetchError:
+            return []
+        rules = self._robots[origin]
+        return list(rules.site_maps() or []) if rules is not None else []
+
     async def _read_robots(self, origin: str) -> RobotFileParser | None:
         rules = RobotFileParser()
         try:

@@ -30,12 +30,24 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = PROJECT_ROOT / "include" / "elasticsearch"
 # 2: norm.* folded copies, .en/.fr/.ru subfields, index.query.default_field.
 # 3: extraction.quality (extract.quality), searchable and aggregatable; story_id,
-# duplicate_of, story_similarity, fingerprint (news_ingest.text.stories).
-ARTICLES_MAPPING_VERSION = 3
+#    duplicate_of, story_similarity, fingerprint (news_ingest.text.stories), figures and
+#    cross_lingual (news_ingest.text.crosslingual).
+# 4: an article's times (updated_at, first_seen_at, edited_at, next_revisit_at), revision,
+#    discovered_via, extraction.updated_source.
+ARTICLES_MAPPING_VERSION = 4
 # Best first; the last one must work on any node.
 ANALYSIS_VARIANTS = ("arabic", "core")
 PROBE_TEXT = "والكتابات في قره باغ ١٢٣ The Leaders' talks"
-STATE_INDICES = ("feeds", "rejects", "alerts", "leases", "watchlists", "boilerplate", "stories")
+STATE_INDICES = (
+    "feeds",
+    "rejects",
+    "alerts",
+    "leases",
+    "watchlists",
+    "boilerplate",
+    "revisions",
+    "stories",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,10 @@ class IndexNames:
     @property
     def alerts(self) -> str:
         return f"{self.prefix}-alerts"
+
+    @property
+    def revisions(self) -> str:
+        return f"{self.prefix}-revisions"
 
     @property
     def leases(self) -> str:

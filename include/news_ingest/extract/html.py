@@ -29,6 +29,7 @@ from trafilatura.settings import Document
 
 from news_ingest.extract import boilerplate, quality
 from news_ingest.extract.profiles import SiteProfile
+from news_ingest.text.dates import parse_arabic_date
 
 # Below trafilatura's own threshold for trusting an extraction (MIN_EXTRACTED_SIZE) a body
 # is worth a look: a one-line flash is fine, a paywall or a changed layout is not.
@@ -57,6 +58,8 @@ class ExtractedArticle(BaseModel):
     body: str
     authors: list[str]
     published_at: datetime | None
+    # The page's own "modified" timestamp, when it has one.
+    modified_at: datetime | None = None
     canonical_url: str | None
     # The page's section(s) first, then its tags.
     categories: list[str]
@@ -122,25 +125,58 @@ def _parse_timestamp(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _published_at(tree: HtmlElement, url: str) -> datetime | None:
-    """The first parseable explicit timestamp of the page, else htmldate's date (URL, text
-    and markup heuristics), which has no time of day and is searched for only then."""
-    candidates = [
-        *_meta_contents(tree, "article:published_time"),
-        *(
-            str(obj["datePublished"])
-            for obj in _json_ld_objects(tree)
-            if isinstance(obj.get("datePublished"), str)
-        ),
-        *(str(value) for value in tree.xpath('//*[@itemprop="datePublished"]/@content')),
-        *(str(value) for value in tree.xpath('//time[@itemprop="datePublished"]/@datetime')),
-    ]
+def _published_at(tree: HtmlElement, url: str, now: datetime | None) -> datetime | None:
+    """The first parseable explicit timestamp of the page, else a date written in its text
+    (Arabic month names, digits, relative times: news_ingest.text.dates), else htmldate's
+    date (URL, text and markup heuristics), which has no time of day and is searched for
+    only then."""
+    explicit = _first_timestamp(
+        [
+            *_meta_contents(tree, "article:published_time"),
+            *_json_ld_strings(tree, "datePublished"),
+            *(str(value) for value in tree.xpath('//*[@itemprop="datePublished"]/@content')),
+            *(str(value) for value in tree.xpath('//time[@itemprop="datePublished"]/@datetime')),
+        ]
+    )
+    if explicit is not None:
+        return explicit
+    if now is not None:
+        for text in tree.xpath(VISIBLE_DATE_XPATH)[:VISIBLE_DATE_CANDIDATES]:
+            written = parse_arabic_date(_norm(str(text)), now=now, default_tz=UTC)
+            if written is not None:
+                return written
+    found = find_date(tree, url=url, original_date=True, extensive_search=True)
+    return _parse_timestamp(found) if isinstance(found, str) else None
+
+
+def _modified_at(tree: HtmlElement) -> datetime | None:
+    return _first_timestamp(
+        [
+            *_meta_contents(tree, "article:modified_time"),
+            *_json_ld_strings(tree, "dateModified"),
+            *(str(value) for value in tree.xpath('//*[@itemprop="dateModified"]/@content')),
+        ]
+    )
+
+
+def _json_ld_strings(tree: HtmlElement, key: str) -> list[str]:
+    return [str(obj[key]) for obj in _json_ld_objects(tree) if isinstance(obj.get(key), str)]
+
+
+def _first_timestamp(candidates: list[str]) -> datetime | None:
     for candidate in candidates:
         parsed = _parse_timestamp(candidate)
         if parsed is not None:
             return parsed
-    found = find_date(tree, url=url, original_date=True, extensive_search=True)
-    return _parse_timestamp(found) if isinstance(found, str) else None
+    return None
+
+
+# Elements whose text is a date as readers see it; few are tried, the page's header first.
+VISIBLE_DATE_XPATH = (
+    "//time/text() | //*[contains(@class, 'date') or contains(@class, 'time')"
+    " or contains(@itemprop, 'date')][not(ancestor::*[contains(@class, 'comment')])]/text()"
+)
+VISIBLE_DATE_CANDIDATES = 8
 
 
 def _as_uri(url: str) -> str:
@@ -432,11 +468,13 @@ def extract_article(
     url: str,
     profile: SiteProfile | None = None,
     learned_boilerplate: frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> ExtractedArticle:
     """Extract one article page. Never raises on odd HTML: problems come back as warnings.
 
     ``learned_boilerplate`` holds line hashes (``boilerplate.line_hash``) that repeat across
     the source's pages; such lines are dropped from bodies of pages without a profile.
+    ``now`` (the fetch time) lets a page that only says "منذ ساعتين" have a date.
     """
     tree = load_html(html)
     if tree is None:
@@ -465,7 +503,8 @@ def extract_article(
         *(_norm(category) for category in metadata.categories or []),
         *_meta_contents(tree, "article:tag"),
     ]
-    published_at = _published_at(tree, url)
+    published_at = _published_at(tree, url, now)
+    modified_at = _modified_at(tree)
     canonical_url = _canonical_url(tree, url)
     description = _norm(metadata.description or "") or None
     lede: str | None = None
@@ -508,6 +547,7 @@ def extract_article(
         body=_nfc(body),
         authors=[_nfc(name) for name in authors],
         published_at=published_at,
+        modified_at=modified_at,
         canonical_url=canonical_url,
         categories=[_nfc(category) for category in _unique(categories)],
         site_name=_norm(metadata.sitename or "") or None,

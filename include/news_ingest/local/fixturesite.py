@@ -9,6 +9,7 @@ request is logged so tests can count what the pipeline really asked for.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import html
 import json
@@ -18,16 +19,16 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 from xml.sax.saxutils import escape
 
 from news_ingest.settings import PROJECT_ROOT
@@ -97,9 +98,57 @@ def rss_feed(items: Iterable[FeedItem], *, title: str, link: str) -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class SitemapEntry:
+    loc: str
+    lastmod: datetime | None = None
+    published: datetime | None = None  # news:publication_date
+    title: str = ""  # news:title
+
+
+def urlset_xml(entries: Iterable[SitemapEntry]) -> bytes:
+    """A sitemap url set with the news extension, as Sputnik's archive sitemaps are."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">',
+    ]
+    for entry in entries:
+        parts.append(f"<url><loc>{escape(entry.loc)}</loc>")
+        if entry.lastmod is not None:
+            parts.append(f"<lastmod>{entry.lastmod.isoformat()}</lastmod>")
+        if entry.published is not None:
+            parts.append(
+                "<news:news><news:publication><news:name>Sputnik</news:name>"
+                "<news:language>ar</news:language></news:publication>"
+                f"<news:publication_date>{entry.published.isoformat()}</news:publication_date>"
+                f"<news:title>{escape(entry.title)}</news:title></news:news>"
+            )
+        parts.append("</url>")
+    parts.append("</urlset>")
+    return "\n".join(parts).encode("utf-8")
+
+
+def sitemap_index_xml(children: Iterable[tuple[str, datetime | None]]) -> bytes:
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    for loc, lastmod in children:
+        stamp = f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod is not None else ""
+        parts.append(f"<sitemap><loc>{escape(loc)}</loc>{stamp}</sitemap>")
+    parts.append("</sitemapindex>")
+    return "\n".join(parts).encode("utf-8")
+
+
+# Answers a request to a path from its query parameters (a date-range sitemap, say).
+Handler = Callable[[dict[str, str]], Route]
+
+
 class FixtureSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.handlers: dict[str, Handler] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         # Body bytes written per path: shows whether a client stopped reading early.
         self.bytes_sent: dict[str, int] = {}
@@ -143,10 +192,13 @@ class FixtureSite:
                 if "://" in target:
                     parts = urlsplit(target)
                     target = parts.path + (f"?{parts.query}" if parts.query else "")
-                path = target.split("?", 1)[0]
+                path, _, query = target.partition("?")
                 with site._lock:
                     site.requests.append((target, dict(self.headers.items())))
-                site._serve(self, path, site.routes.get(path) or site.routes.get(target))
+                route = site.routes.get(path) or site.routes.get(target)
+                if route is None and path in site.handlers:
+                    route = site.handlers[path](dict(parse_qsl(query)))
+                site._serve(self, path, route)
 
             def log_message(self, format: str, *args: object) -> None:
                 return  # keep test output clean; requests are recorded in site.requests
@@ -298,6 +350,11 @@ class SiteSpec:
     # Share of articles on the Karabakh story (what the shipped watchlist alerts on); the
     # fixtures have three such stories out of six, far more than a real news day.
     karabakh_share: float = 0.1
+    # Minutes between two articles' publication (7: a busy news day; hours spread a few
+    # dozen articles over weeks, for backfills).
+    spacing_minutes: float = 7.0
+    # How many of its latest items each feed lists (None: all), as real feeds cut theirs.
+    feed_items: int | None = None
 
 
 @dataclass(frozen=True)
@@ -312,6 +369,8 @@ class GeneratedArticle:
     feed: int
     fault: str | None
     template: str
+    modified: datetime | None = None  # set by an edit (``edited``)
+    revision: int = 0
 
     @property
     def expected(self) -> str:
@@ -388,6 +447,12 @@ def _template(html_text: str, article: Mapping[str, Any], name: str) -> _Templat
     if match is None:
         raise ValueError(f"no article id in {article['url']}")
     text = text.replace(match.group(1), _slot("id"))
+    # The page's own timestamps follow the generated article's dates, so a page found
+    # through a sitemap alone carries the right publication time.
+    for prop, slot in (("published_time", "published_basic"), ("modified_time", "modified_basic")):
+        text = re.sub(rf'(article:{prop}" content=")[^"]*', r"\1" + _slot(slot), text)
+    for key, slot in (("datePublished", "published_iso"), ("dateModified", "modified_iso")):
+        text = re.sub(rf'("{key}": ")[^"]*', r"\1" + _slot(slot), text)
     text = re.sub(r'(<div class="comments__list"[^>]*>)', r"\1" + _slot("comments"), text)
     text = re.sub(
         r'(data-block="popular">\s*<div class="sidebar__title">[^<]*</div>\s*'
@@ -448,7 +513,7 @@ def generate_articles(spec: SiteSpec, fixtures: Path = SPUTNIK_FIXTURES) -> list
         template = rng.choice(group)
         title = _title(rng, template, titles)
         lede, *sentences = _sentences(rng, [s for t in group for s in t.sentences], texts)
-        published = start + timedelta(minutes=7 * number)
+        published = start + timedelta(minutes=spec.spacing_minutes * number)
         article_id = 1_100_000_000 + number
         slug = quote("-".join(title.split()))
         articles.append(
@@ -508,6 +573,7 @@ def render_article(
     article_id = str(1_100_000_000 + article.number)
     canonical = f"https://sarabic.ae{article.path}"
     values = {
+        **_page_times(article.published, article.modified or article.published),
         "title": html.escape(article.title),
         "lede": html.escape(article.lede),
         "id": article_id,
@@ -586,6 +652,16 @@ def _teaser(rng: random.Random, corpus: _Corpus, number: int) -> str:
             </div>"""  # noqa: E501
 
 
+def _page_times(published: datetime, modified: datetime) -> dict[str, str]:
+    """The page's own timestamps, as Sputnik's pages write them."""
+    return {
+        "published_basic": f"{published.astimezone(UTC):%Y%m%dT%H%M}+0000",
+        "modified_basic": f"{modified.astimezone(UTC):%Y%m%dT%H%M}+0000",
+        "published_iso": published.isoformat(),
+        "modified_iso": modified.isoformat(),
+    }
+
+
 def text_page(
     title: str,
     lede: str,
@@ -593,10 +669,12 @@ def text_page(
     *,
     language: str,
     article_id: int,
+    published: datetime | None = None,
     fixtures: Path = SPUTNIK_FIXTURES,
 ) -> str:
     """A Sputnik-layout page (the English fixture's) carrying the given text, escaped as a
-    site would: a text that reads ``<script>`` stays text."""
+    site would: a text that reads ``<script>`` stays text. Its timestamps are
+    ``published`` (the model fixture's own time if None)."""
     manifest = json.loads((fixtures / "articles.json").read_text("utf-8"))["articles"]
     model = next(a for a in manifest if a["language"] == "en" and not a["copy_of"])
     template = _template((fixtures / model["file"]).read_text("utf-8"), model, model["file"])
@@ -607,7 +685,9 @@ def text_page(
         "            </div>"
         for paragraph in paragraphs
     )
+    when = published or datetime.fromisoformat(model["published_at"])
     values = {
+        **_page_times(when, when),
         "title": html.escape(title),
         "lede": html.escape(lede),
         "id": str(article_id),
@@ -661,7 +741,21 @@ def serve_articles(
     for article in articles:
         _add_article(site, spec, article, fixtures)
     feed_paths = [f"/export/rss2/feed-{n}/index.xml" for n in range(spec.feeds)]
-    for number, path in enumerate(feed_paths):
+    generated = GeneratedSite(
+        spec=spec, base_url=site.base_url, articles=articles, feed_paths=feed_paths
+    )
+    serve_feeds(site, generated)
+    serve_sitemaps(site, generated)
+    return generated
+
+
+def serve_feeds(site: FixtureSite, generated: GeneratedSite) -> None:
+    """Each feed lists its articles in publication order, only the newest ``feed_items``
+    when that is set."""
+    for number, path in enumerate(generated.feed_paths):
+        listed = [a for a in generated.articles if a.feed == number]
+        if generated.spec.feed_items is not None:
+            listed = listed[-generated.spec.feed_items :]
         items = [
             FeedItem(
                 link=site.url(a.path),
@@ -670,13 +764,86 @@ def serve_articles(
                 description=a.lede,
                 categories=(a.section,),
             )
-            for a in articles
-            if a.feed == number
+            for a in listed
         ]
         site.add_feed(path, items, title=f"Sputnik Arabic feed {number}")
-    return GeneratedSite(
-        spec=spec, base_url=site.base_url, articles=articles, feed_paths=feed_paths
+
+
+DATED_SITEMAP = "/sitemap_article.xml"
+SITEMAP_INDEX = "/sitemap_index.xml"
+
+
+def dated_sitemap_template(base_url: str) -> str:
+    """The URL template of the site's date-range sitemap, as sources.yaml writes it."""
+    return base_url + DATED_SITEMAP + "?date_start={date_start}&date_end={date_end}"
+
+
+def serve_sitemaps(site: FixtureSite, generated: GeneratedSite) -> None:
+    """Sputnik's date-range sitemap (``/sitemap_article.xml?date_start=…&date_end=…``,
+    news extension), and, named by robots.txt, an index of gzipped monthly url sets with
+    ``lastmod`` only."""
+    articles = generated.articles
+
+    def lastmod(article: GeneratedArticle) -> datetime:
+        return article.modified or article.published
+
+    def dated(query: dict[str, str]) -> Route:
+        try:
+            first = datetime.strptime(query["date_start"], "%Y%m%d").replace(tzinfo=UTC)
+            last = datetime.strptime(query["date_end"], "%Y%m%d").replace(tzinfo=UTC)
+        except (KeyError, ValueError):
+            return Route(b"date_start and date_end (YYYYMMDD) required", "text/plain", 400)
+        entries = [
+            SitemapEntry(site.url(a.path), lastmod(a), a.published, a.title)
+            for a in articles
+            if first <= a.published < last + timedelta(days=1)
+        ]
+        return Route(urlset_xml(entries), "application/xml; charset=utf-8")
+
+    site.handlers[DATED_SITEMAP] = dated
+    months: dict[str, list[GeneratedArticle]] = {}
+    for article in articles:
+        months.setdefault(f"{article.published:%Y-%m}", []).append(article)
+    children = []
+    for month, members in sorted(months.items()):
+        path = f"/sitemaps/articles-{month}.xml.gz"
+        entries = (SitemapEntry(site.url(a.path), lastmod(a)) for a in members)
+        body = gzip.compress(urlset_xml(entries))
+        site.add(path, body, content_type="application/gzip")
+        children.append((site.url(path), max(lastmod(a) for a in members)))
+    site.add(SITEMAP_INDEX, sitemap_index_xml(children), content_type="application/xml")
+    robots = f"User-agent: *\nAllow: /\nSitemap: {site.url(SITEMAP_INDEX)}\n"
+    site.add("/robots.txt", robots, content_type="text/plain")
+
+
+def edited(article: GeneratedArticle, when: datetime) -> GeneratedArticle:
+    """The article as its newsroom corrects it at ``when``: a word of the headline changed,
+    a figure in the first paragraph corrected, a paragraph added at the end."""
+    number = article.revision + 1
+    first, *rest = article.paragraphs
+    return replace(
+        article,
+        title=f"{article.title} (محدث {number})",
+        paragraphs=(f"{first} وارتفع العدد إلى {40 + number} شخصا.", *rest, _UPDATE_PARAGRAPH),
+        modified=when,
+        revision=number,
     )
+
+
+_UPDATE_PARAGRAPH = "وفي تحديث لاحق، أكدت مصادر رسمية هذه المعلومات وأضافت تفاصيل جديدة عن الحادث."
+
+
+def publish_edit(
+    site: FixtureSite, generated: GeneratedSite, article: GeneratedArticle, when: datetime
+) -> GeneratedSite:
+    """Serve an edited version of ``article`` (page, feeds, sitemaps); the new site."""
+    new = edited(article, when)
+    articles = [new if a.number == article.number else a for a in generated.articles]
+    updated = replace(generated, articles=articles)
+    _add_article(site, generated.spec, new, SPUTNIK_FIXTURES)
+    serve_feeds(site, updated)
+    serve_sitemaps(site, updated)
+    return updated
 
 
 def _add_article(
@@ -719,12 +886,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--spacing-minutes", type=float, default=7.0)
+    parser.add_argument("--feed-items", type=int, default=None)
     args = parser.parse_args(argv)
-    spec = SiteSpec(pages=args.pages, feeds=args.feeds, seed=args.seed, latency=args.latency)
+    spec = SiteSpec(
+        pages=args.pages,
+        feeds=args.feeds,
+        seed=args.seed,
+        latency=args.latency,
+        spacing_minutes=args.spacing_minutes,
+        feed_items=args.feed_items,
+    )
     site = FixtureSite()
     site.start(args.port)
     generated = generate_site(site, spec)
-    print(json.dumps({"base_url": site.base_url, "feeds": generated.feed_urls}), flush=True)
+    described = {
+        "base_url": site.base_url,
+        "feeds": generated.feed_urls,
+        "sitemap": dated_sitemap_template(site.base_url),
+    }
+    print(json.dumps(described), flush=True)
     for line in sys.stdin:  # the parent closes our stdin (or exits) to stop us
         if line.strip() == "requests":
             print(json.dumps({"requests": len(site.requests)}), flush=True)

@@ -120,6 +120,9 @@ class Watchlist(BaseModel):
     # immediate: each new story's alert as it is indexed; hourly/daily: one digest message
     # per period listing its stories (news_ingest.alerting.digests).
     delivery: Literal["immediate", "hourly", "daily"] = "immediate"
+    # One "edited" event, with the diff, per revision of an article it alerted on
+    # (news_ingest.alerting.edits).
+    edit_alerts: bool = False
     _terms: PhraseMatcher[str] = PrivateAttr()
     _names: NameMatcher = PrivateAttr()
     _exclusions: PhraseMatcher[str] = PrivateAttr()

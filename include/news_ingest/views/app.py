@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader
 
 from elasticsearch import Elasticsearch, NotFoundError
 from news_ingest.alerting import alerts, delivery, watchlist_store
-from news_ingest.es import store
+from news_ingest.es import history, store
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.search import SearchRequest, search
 from news_ingest.settings import Settings, get_settings
@@ -218,6 +218,7 @@ def create_app(settings_for: Callable[[], Settings] = get_settings) -> FastAPI:
             article=article,
             matches=matches,
             marks=marks,
+            revisions=history.revisions_of(client, names(), doc_id),
         )
 
     @app.get("/alerts", response_class=HTMLResponse)
