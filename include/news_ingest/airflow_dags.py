@@ -22,15 +22,16 @@ a source at once would double the load on its site; the plan's "already indexed"
 the write are separate steps, so a poll and a backfill of today planning side by side could
 both fetch and write one article (a spurious revision when the page changed in between);
 and learned boilerplate counts and the takeover of leftover batches assume one live run.
-The cost: a backfill's intervals run one after another and between polls (a run waits
-``NEWS_INGEST_RUN_LEASE_WAIT`` for the lease, then fails and is retried).
+The cost: a backfill's intervals run one after another and between polls (a run's task is
+rescheduled until the lease is free, up to ``NEWS_INGEST_DAG_LEASE_WAIT``, then fails and is
+retried).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException
 
 from news_ingest.failures import OpsFailureNotifier
 from news_ingest.sources import Source
@@ -56,6 +57,8 @@ if TYPE_CHECKING:  # the crawl stack is imported when tasks run, not at every DA
 log = logging.getLogger(__name__)
 
 SWEEP_SUFFIX = "_daily"
+# How often a task that found its source's lease held looks again.
+LEASE_RECHECK = timedelta(seconds=15)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "news-ingest",
@@ -78,20 +81,38 @@ def _source_lease(
     """Every task of a DAG run holds the source's run lease under one owner (the DAG run),
     so a CLI run, a sweep or a backfill of the same source waits; the last task frees it.
     The owner names the DAG too: a sweep's run id and a poll's can be the same string
-    (both ``scheduled__<midnight>``)."""
+    (both ``scheduled__<midnight>``).
+
+    A task that finds the lease held gives its worker slot back and is rescheduled (not a
+    retry) every ``LEASE_RECHECK``, up to ``NEWS_INGEST_DAG_LEASE_WAIT`` in all; then it
+    fails and Airflow retries it. Waiting in place would hold one of the executor's few
+    slots, the ones the holder's next tasks need: with two slots, two waiting runs starved
+    the holder until they timed out, retries with backoff, over and over."""
     from news_ingest.es import leases
     from news_ingest.es.indices import IndexNames
 
     context = get_current_context()
-    with leases.holding(
-        es,
-        IndexNames(settings.index_prefix),
-        source.id,
-        f"airflow:{context['dag'].dag_id}:{context['run_id']}",
-        ttl=settings.run_lease_seconds,
-        wait=settings.run_lease_wait,
-        release=release,
-    ):
+    with ExitStack() as held:
+        try:
+            held.enter_context(
+                leases.holding(
+                    es,
+                    IndexNames(settings.index_prefix),
+                    source.id,
+                    f"airflow:{context['dag'].dag_id}:{context['run_id']}",
+                    ttl=settings.run_lease_seconds,
+                    wait=0,
+                    release=release,
+                )
+            )
+        except leases.LeaseHeld:
+            first = context["ti"].get_first_reschedule_date(context)
+            waited = (datetime.now(UTC) - first).total_seconds() if first else 0.0
+            if waited + LEASE_RECHECK.total_seconds() > settings.dag_lease_wait:
+                raise
+            log.info("event=run_lease_busy source=%s waited=%.0fs (rescheduled)", source.id, waited)
+            retry_at = datetime.now(UTC) + LEASE_RECHECK
+            raise AirflowRescheduleException(retry_at) from None  # type: ignore[no-untyped-call]
         yield
 
 

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         description="How long a run waits for another run of the same source to finish "
         "before it stops with a message naming that run.",
     )
+    dag_lease_wait: float = Field(
+        default=1800.0,
+        description="How long a DAG task waits for another run of its source, rescheduled "
+        "every 15 s (it holds no worker slot meanwhile), before it fails into Airflow's "
+        "retries. Longer than run_lease_wait: nobody sits at a terminal for it, and a "
+        "backfill's intervals queue behind each other and the polls.",
+    )
     alert_max_attempts: int = Field(
         default=10, description="Delivery attempts of an alert before it stays failed."
     )

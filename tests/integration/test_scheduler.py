@@ -119,11 +119,16 @@ def test_a_triggered_run_ingests_every_page_under_a_real_scheduler(
     )
     assert (indexed, lost) == (expected, 0)
 
-    # A second trigger polls every feed with its validators (304) and fetches no page.
+    # The scheduler crashes; a supervisor starts another (as Compose's restart policy
+    # would), and a second trigger, run by that one, polls every feed with its validators
+    # (304) and fetches no page.
+    airflow.kill_scheduler()
     pages_before = _page_requests(served, site)
     feed_polls = len(served.requests)
     again = airflow.trigger(DAG_ID, {"feeds": feeds})
     assert airflow.wait_for_run(DAG_ID, again, timeout=300) == "success"
+    print(f"after a scheduler crash: scheduler_restarts={airflow.scheduler_restarts}")
+    assert airflow.scheduler_restarts == 1
     assert _page_requests(served, site) == pages_before
     second_polls = [(p, h) for p, h in served.requests[feed_polls:] if p in site.feed_paths]
     assert sorted(path for path, _ in second_polls) == sorted(site.feed_paths)
