@@ -13,6 +13,7 @@ from elasticsearch import Elasticsearch, helpers
 from news_ingest.alerting import watchlist_store
 from news_ingest.alerting.alerts import alert_id, store_missing_alerts
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.stories import aggregated_story_docs
 from news_ingest.local.fixturesite import running_site, serve_articles
 from news_ingest.local.storyset import generate_story_set
 from tests.conftest import Receiver
@@ -68,6 +69,9 @@ def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
 
     members = Counter(doc["story_id"] for doc in stored.values())
     stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
+    # Each batch derived its stories' documents before its write (the members already
+    # indexed, plus its own): they are what an aggregation over all the articles gives.
+    assert stories == aggregated_story_docs(es, names, stories)
     assert {key: story["members"] for key, story in stories.items()} == dict(members)
     originals = {
         stored[served.url(item.article)]["story_id"]: served.url(item.article)

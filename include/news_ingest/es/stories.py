@@ -3,12 +3,16 @@
 Grouping itself is pure (``news_ingest.text.stories``); this module reads the candidates
 (one ``terms`` query on the batch's fingerprint keys, within the time window) and derives
 one document per story from the articles that carry its ``story_id``: derived, not counted
-up, so a retried batch or a crash between the two writes cannot make a count drift.
+up, so a retried batch cannot make a count drift. A batch's story documents are derived
+before the write, from one aggregation over the stories' members already indexed (leaving
+the batch out) plus the batch's own articles, and go in the articles' bulk request.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +24,8 @@ from news_ingest.text.stories import Assignment, Fingerprint, Member, assign
 # Enough for every near-copy of a batch of 200 articles; a key shared by more articles
 # than this is a boilerplate text, whose oldest members are dropped first.
 MAX_CANDIDATES = 5000
+_FIRST_FIELDS = ["url", "title", "source", "published_at", "fetched_at"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEMBER_FIELDS = ["fingerprint", "story_id", "duplicate_of", "published_at", "fetched_at"]
 # What a story document is derived from, per story.
 _STORY_AGGS: dict[str, Any] = {
@@ -31,8 +37,14 @@ _STORY_AGGS: dict[str, Any] = {
     "first": {
         "top_hits": {
             "size": 1,
-            "sort": [{"published_at": {"order": "asc", "missing": "_last"}}],
-            "_source": ["url", "title", "source", "published_at", "fetched_at"],
+            # Ties broken on fields, not on index order, so that article_summary can
+            # tell the same first article from the articles themselves.
+            "sort": [
+                {"published_at": {"order": "asc", "missing": "_last"}},
+                {"fetched_at": {"order": "asc"}},
+                {"url": {"order": "asc"}},
+            ],
+            "_source": _FIRST_FIELDS,
         }
     },
 }
@@ -120,6 +132,9 @@ def assign_stories(
     """Set ``story_id``, ``duplicate_of`` and ``story_similarity`` on documents about to be
     written (those with a fingerprint); returns the assignments by article id."""
     batch = [member(doc["_id"], doc) for doc in documents if "fingerprint" in doc]
+    # The earlier batches' articles are candidates, and their stories' members counted
+    # (story_actions): they must be searchable. Usually a periodic refresh has done it.
+    es.indices.refresh(index=names.articles)
     known = candidates(es, names, batch, window)
     assignments = assign(batch, known, threshold=threshold, window=window)
     for doc in documents:
@@ -200,19 +215,211 @@ def stored_links(es: Elasticsearch, names: IndexNames) -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class StorySummary:
+    """What a story document is derived from, over some of its members: how many, their
+    duplicates, sources and languages, the stories they link to, their latest
+    ``indexed_at`` (epoch ms) and their first article (id and fields). Summaries of
+    disjoint sets of members add up (``+``) to the summary of their union."""
+
+    members: int = 0
+    duplicates: int = 0
+    by_source: Mapping[str, int] = field(default_factory=dict)
+    by_language: Mapping[str, int] = field(default_factory=dict)
+    links_to: frozenset[str] = frozenset()
+    updated_ms: int | None = None
+    first: tuple[str, Mapping[str, Any]] | None = None
+
+    def __add__(self, other: StorySummary) -> StorySummary:
+        updated = [ms for ms in (self.updated_ms, other.updated_ms) if ms is not None]
+        firsts = [first for first in (self.first, other.first) if first is not None]
+        return StorySummary(
+            members=self.members + other.members,
+            duplicates=self.duplicates + other.duplicates,
+            by_source=dict(Counter(self.by_source) + Counter(other.by_source)),
+            by_language=dict(Counter(self.by_language) + Counter(other.by_language)),
+            links_to=self.links_to | other.links_to,
+            updated_ms=max(updated, default=None),
+            first=min(firsts, key=_first_order, default=None),
+        )
+
+
+def _millis(value: str) -> int:
+    """An ISO time as Elasticsearch's ``date`` holds it: whole milliseconds since 1970."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _es_date(millis: int) -> str:
+    """Epoch milliseconds as an aggregation prints a ``date``: ``2026-02-02T10:00:00.000Z``."""
+    moment = _EPOCH + timedelta(milliseconds=millis)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _first_order(first: tuple[str, Mapping[str, Any]]) -> tuple[bool, int, int, str]:
+    """The order of the aggregation's ``first`` (its top_hits sort), as a sort key."""
+    fields = first[1]
+    published = fields.get("published_at")
+    return (
+        published is None,
+        _millis(published) if published else 0,
+        _millis(fields["fetched_at"]),
+        fields.get("url") or "",
+    )
+
+
+def article_summary(doc_id: str, doc: Mapping[str, Any], indexed_at: str) -> StorySummary:
+    """The summary of one article, as the aggregation would count it once it is indexed."""
+    language = doc.get("language")
+    return StorySummary(
+        members=1,
+        duplicates=int(doc.get("duplicate_of") is not None),
+        by_source={doc["source"]: 1},
+        by_language={} if language is None else {language: 1},
+        links_to=frozenset(link["story_id"] for link in doc.get("cross_lingual") or ()),
+        updated_ms=_millis(indexed_at),
+        first=(doc_id, {name: doc[name] for name in _FIRST_FIELDS if doc.get(name) is not None}),
+    )
+
+
+def bucket_summary(bucket: Mapping[str, Any]) -> StorySummary:
+    """The summary of the members an aggregation bucket (of ``_STORY_AGGS``) counted."""
+    first = bucket["first"]["hits"]["hits"][0]
+    updated = bucket["updated"].get("value")
+    return StorySummary(
+        members=bucket["doc_count"],
+        duplicates=bucket["duplicates"]["doc_count"],
+        by_source={b["key"]: b["doc_count"] for b in bucket["sources"]["buckets"]},
+        by_language={b["key"]: b["doc_count"] for b in bucket["languages"]["buckets"]},
+        links_to=frozenset(b["key"] for b in bucket.get("linked", {}).get("buckets", [])),
+        updated_ms=None if updated is None else int(updated),
+        first=(first["_id"], first["_source"]),
+    )
+
+
+def story_doc(
+    story_id: str, summary: StorySummary, now: str, linked_from: Collection[str] = ()
+) -> dict[str, Any]:
+    """The story document from the summary of all its members and the stories linking to
+    it (pure)."""
+    assert summary.first is not None, "a story document needs at least one member"
+    first_id, first = summary.first
+    return {
+        "story_id": story_id,
+        "first_article_id": first_id,
+        "first_url": first.get("url"),
+        "first_title": first.get("title"),
+        "first_source": first.get("source"),
+        "first_seen_at": seen_at(first).isoformat(),
+        "updated_at": now if summary.updated_ms is None else _es_date(summary.updated_ms),
+        "members": summary.members,
+        "duplicates": summary.duplicates,
+        "sources": sorted(summary.by_source),
+        "languages": sorted(summary.by_language),
+        "members_by_source": dict(summary.by_source),
+        "members_by_language": dict(summary.by_language),
+        "linked_stories": sorted((summary.links_to | set(linked_from)) - {story_id}),
+    }
+
+
+def touched(documents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The stories these articles belong to or link to."""
+    return sorted(
+        {doc["story_id"] for doc in documents if doc.get("story_id")}
+        | {link["story_id"] for doc in documents for link in doc.get("cross_lingual") or ()}
+    )
+
+
+def batch_story_docs(
+    documents: Sequence[Mapping[str, Any]],
+    indexed_at: str,
+    indexed: Mapping[str, StorySummary],
+    indexed_links: Mapping[str, Collection[str]],
+) -> dict[str, dict[str, Any]]:
+    """The documents of the stories ``documents`` (a batch about to be written with
+    ``indexed_at``) belong or link to, from the summaries of the stories' other members
+    (``indexed``) and of the stories linking to them (``indexed_links``) (pure)."""
+    summaries = dict(indexed)
+    linked_from = {key: set(value) for key, value in indexed_links.items()}
+    for doc in documents:
+        if not doc.get("story_id"):
+            continue
+        own = article_summary(doc["_id"], doc, indexed_at)
+        summaries[doc["story_id"]] = summaries.get(doc["story_id"], StorySummary()) + own
+        for target in own.links_to:
+            linked_from.setdefault(target, set()).add(doc["story_id"])
+    return {
+        key: story_doc(key, summaries[key], indexed_at, linked_from.get(key, ()))
+        for key in touched(documents)
+        if key in summaries
+    }
+
+
+def story_actions(
+    es: Elasticsearch, names: IndexNames, documents: Sequence[Mapping[str, Any]], indexed_at: str
+) -> list[dict[str, Any]]:
+    """Bulk actions for the stories of articles about to be written (after their story
+    assignment), to go in the articles' own request: each story's members already indexed
+    (one aggregation that leaves these articles out, so a batch written twice gives the
+    same documents, and needs no refresh after the write) plus these articles. A new story
+    has no indexed members, and is derived from the batch alone."""
+    wanted = touched(documents)
+    if not wanted:
+        return []
+    indexed, indexed_links = _aggregate(es, names, wanted, exclude=[d["_id"] for d in documents])
+    return [
+        {"_op_type": "index", "_index": names.stories, "_id": key, **doc}
+        for key, doc in batch_story_docs(documents, indexed_at, indexed, indexed_links).items()
+    ]
+
+
 def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]) -> int:
-    """Rewrite the story documents of ``story_ids`` from their member articles, and from the
-    articles of other stories that link to them across languages (a link is written on the
-    later article only, so the earlier story learns of it here)."""
+    """Rewrite the story documents of ``story_ids`` from what is indexed (after a batch
+    whose own write of them, or of one of their articles, failed)."""
+    docs = aggregated_story_docs(es, names, story_ids)
+    actions = [
+        {"_op_type": "index", "_index": names.stories, "_id": key, **doc}
+        for key, doc in docs.items()
+    ]
+    helpers.bulk(es, actions, max_retries=3, raise_on_error=True)
+    return len(actions)
+
+
+def aggregated_story_docs(
+    es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The documents of ``story_ids`` as their indexed articles make them, by story id."""
     wanted = sorted(set(story_ids))
     if not wanted:
-        return 0
+        return {}
     es.indices.refresh(index=names.articles)
-    members = {"terms": {"story_id": wanted}}
-    linking = {"terms": {"cross_lingual.story_id": wanted}}
+    summaries, linked_from = _aggregate(es, names, wanted)
+    now = datetime.now(UTC).isoformat()
+    return {
+        key: story_doc(key, summary, now, linked_from.get(key, set()))
+        for key, summary in summaries.items()
+    }
+
+
+def _aggregate(
+    es: Elasticsearch, names: IndexNames, wanted: Sequence[str], exclude: Sequence[str] = ()
+) -> tuple[dict[str, StorySummary], dict[str, set[str]]]:
+    """The summaries of the indexed members of ``wanted`` stories (but ``exclude``), and
+    the stories whose articles link to them across languages (a link is written on the
+    later article only, so the earlier story learns of it here)."""
+    members = {"terms": {"story_id": list(wanted)}}
+    linking = {"terms": {"cross_lingual.story_id": list(wanted)}}
     response = es.search(
         index=names.articles,
-        query={"bool": {"should": [members, linking], "minimum_should_match": 1}},
+        query={
+            "bool": {
+                "should": [members, linking],
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": list(exclude)}}],
+            }
+        },
         size=0,
         aggs={
             "members": {
@@ -230,7 +437,7 @@ def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[
                     "linked": {
                         "terms": {
                             "field": "cross_lingual.story_id",
-                            "include": wanted,
+                            "include": list(wanted),
                             "size": len(wanted),
                         },
                         "aggs": {"from": {"terms": {"field": "story_id", "size": 100}}},
@@ -244,46 +451,11 @@ def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[
         bucket["key"]: {inner["key"] for inner in bucket["from"]["buckets"]}
         for bucket in aggregations["linking"]["linked"]["buckets"]
     }
-    now = datetime.now(UTC).isoformat()
-    actions = [
-        {
-            "_op_type": "index",
-            "_index": names.stories,
-            "_id": bucket["key"],
-            **story_doc(bucket, now, linked_from.get(bucket["key"], set())),
-        }
+    summaries = {
+        bucket["key"]: bucket_summary(bucket)
         for bucket in aggregations["members"]["stories"]["buckets"]
-    ]
-    helpers.bulk(es, actions, max_retries=3, raise_on_error=True)
-    return len(actions)
-
-
-def story_doc(
-    bucket: Mapping[str, Any], now: str, linked_from: Collection[str] = ()
-) -> dict[str, Any]:
-    """The story document from its aggregation bucket and the stories linking to it (pure)."""
-    first = bucket["first"]["hits"]["hits"][0]
-    by_source = {b["key"]: b["doc_count"] for b in bucket["sources"]["buckets"]}
-    by_language = {b["key"]: b["doc_count"] for b in bucket["languages"]["buckets"]}
-    return {
-        "story_id": bucket["key"],
-        "first_article_id": first["_id"],
-        "first_url": first["_source"].get("url"),
-        "first_title": first["_source"].get("title"),
-        "first_source": first["_source"].get("source"),
-        "first_seen_at": seen_at(first["_source"]).isoformat(),
-        "updated_at": bucket["updated"].get("value_as_string") or now,
-        "members": bucket["doc_count"],
-        "duplicates": bucket["duplicates"]["doc_count"],
-        "sources": sorted(by_source),
-        "languages": sorted(by_language),
-        "members_by_source": by_source,
-        "members_by_language": by_language,
-        "linked_stories": sorted(
-            ({b["key"] for b in bucket.get("linked", {}).get("buckets", [])} | set(linked_from))
-            - {bucket["key"]}
-        ),
     }
+    return summaries, linked_from
 
 
 def story(es: Elasticsearch, names: IndexNames, story_id: str) -> dict[str, Any] | None:
