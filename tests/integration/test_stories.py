@@ -6,16 +6,22 @@ import json
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from elasticsearch import Elasticsearch, helpers
+from news_ingest import pipeline, staging
 from news_ingest.alerting import watchlist_store
 from news_ingest.alerting.alerts import alert_id, store_missing_alerts
+from news_ingest.es import indices
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.stories import aggregated_story_docs
 from news_ingest.local.fixturesite import running_site, serve_articles
 from news_ingest.local.storyset import generate_story_set
+from news_ingest.settings import get_settings
+from news_ingest.text.folding import fold
+from news_ingest.text.stories import fingerprint
 from tests.conftest import Receiver
 from tests.integration.conftest import run_cli
 
@@ -121,3 +127,44 @@ def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
     es.indices.refresh(index=names.alerts)
     again = json.loads(run_cli("alerts", "--json", "--size", "1000", env=alert_config).stdout)
     assert {alert["story_id"]: alert["members"] for alert in again} == dict(karabakh)
+
+
+def _article(number: int, body: str, **fields: Any) -> dict[str, Any]:
+    norm = {"title": fold(f"عنوان {number}"), "lede": "", "body": fold(body)}
+    return {
+        "_id": f"a{number}",
+        "url": f"https://example.org/{number}",
+        "url_keys": [f"example.org/{number}"],
+        "source": "sputnik_arabic",
+        "language": "ar",
+        "title": f"عنوان {number}",
+        "body": body,
+        "norm": norm,
+        "published_at": f"2026-02-02T08:0{number}:00+00:00",
+        "fetched_at": "2026-02-02T09:00:00+00:00",
+        "content_hash": f"h{number}",
+        "fingerprint": fingerprint(norm).as_fields(),
+        **fields,
+    }
+
+
+def test_an_article_whose_write_fails_is_not_counted_in_its_story(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    body = " ".join(f"كلمة{n}" for n in range(60))
+    alone = " ".join(f"أخرى{n}" for n in range(60))
+    unindexable = {"extraction": {"quality": "not a number"}}
+    # a1 starts a story that the copy a2 joins, but a2 is refused; a3 starts a story and is
+    # refused too. The batch's story documents went in the same request as its articles.
+    batch = [_article(1, body), _article(2, body, **unindexable), _article(3, alone, **unindexable)]
+    path = staging.run_folder(settings.staging_base, "sputnik_arabic", "r1") / "docs-0.jsonl.gz"
+    staging.write_records(path, [{"doc": doc, "alerts": []} for doc in batch])
+    counts = pipeline.index(str(path), settings, es, source_id="sputnik_arabic", run_id="r1")
+    assert counts["indexed"] == 1 and counts["failed"] == 2
+    es.indices.refresh(index=names.stories)
+    stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
+    assert list(stories) == ["a1"]
+    assert stories["a1"]["members"] == 1 and stories["a1"]["duplicates"] == 0
+    assert stories == aggregated_story_docs(es, names, ["a1", "a3"])

@@ -377,14 +377,20 @@ def story_actions(
 
 def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]) -> int:
     """Rewrite the story documents of ``story_ids`` from what is indexed (after a batch
-    whose own write of them, or of one of their articles, failed)."""
-    docs = aggregated_story_docs(es, names, story_ids)
+    whose own write of them, or of one of their articles, failed); a story left without
+    an indexed article loses its document."""
+    wanted = sorted(set(story_ids))
+    docs = aggregated_story_docs(es, names, wanted)
     actions = [
         {"_op_type": "index", "_index": names.stories, "_id": key, **doc}
         for key, doc in docs.items()
+    ] + [
+        {"_op_type": "delete", "_index": names.stories, "_id": key}
+        for key in wanted
+        if key not in docs
     ]
-    helpers.bulk(es, actions, max_retries=3, raise_on_error=True)
-    return len(actions)
+    helpers.bulk(es, actions, max_retries=3, raise_on_error=True, ignore_status=(404,))
+    return len(docs)
 
 
 def aggregated_story_docs(
