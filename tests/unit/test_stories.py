@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from news_ingest.es.stories import (
     StorySummary,
-    article_summary,
+    articles_summary,
     batch_story_docs,
     bucket_summary,
     story_doc,
@@ -179,7 +179,7 @@ def test_a_story_doc_is_the_same_however_its_members_split_between_index_and_bat
         summaries: dict[str, StorySummary] = {}
         links: dict[str, set[str]] = {}
         for doc in indexed:
-            own = article_summary(str(doc["_id"]), doc, WRITTEN_AT)
+            own = articles_summary([doc], WRITTEN_AT)
             summaries[str(doc["story_id"])] = (
                 summaries.get(str(doc["story_id"]), StorySummary()) + own
             )

@@ -270,17 +270,31 @@ def _first_order(first: tuple[str, Mapping[str, Any]]) -> tuple[bool, int, int, 
     )
 
 
-def article_summary(doc_id: str, doc: Mapping[str, Any], indexed_at: str) -> StorySummary:
-    """The summary of one article, as the aggregation would count it once it is indexed."""
-    language = doc.get("language")
+def articles_summary(docs: Sequence[Mapping[str, Any]], indexed_at: str) -> StorySummary:
+    """The summary of articles (with ``_id``) written with ``indexed_at``, as the
+    aggregation counts them once they are indexed."""
     return StorySummary(
-        members=1,
-        duplicates=int(doc.get("duplicate_of") is not None),
-        by_source={doc["source"]: 1},
-        by_language={} if language is None else {language: 1},
-        links_to=frozenset(link["story_id"] for link in doc.get("cross_lingual") or ()),
-        updated_ms=_millis(indexed_at),
-        first=(doc_id, {name: doc[name] for name in _FIRST_FIELDS if doc.get(name) is not None}),
+        members=len(docs),
+        duplicates=sum(doc.get("duplicate_of") is not None for doc in docs),
+        by_source=dict(Counter(doc["source"] for doc in docs)),
+        by_language=dict(
+            Counter(doc["language"] for doc in docs if doc.get("language") is not None)
+        ),
+        links_to=frozenset(
+            link["story_id"] for doc in docs for link in doc.get("cross_lingual") or ()
+        ),
+        updated_ms=_millis(indexed_at) if docs else None,
+        first=min(
+            (
+                (
+                    doc["_id"],
+                    {name: doc[name] for name in _FIRST_FIELDS if doc.get(name) is not None},
+                )
+                for doc in docs
+            ),
+            key=_first_order,
+            default=None,
+        ),
     )
 
 
@@ -341,15 +355,16 @@ def batch_story_docs(
     """The documents of the stories ``documents`` (a batch about to be written with
     ``indexed_at``) belong or link to, from the summaries of the stories' other members
     (``indexed``) and of the stories linking to them (``indexed_links``) (pure)."""
-    summaries = dict(indexed)
+    by_story: dict[str, list[Mapping[str, Any]]] = {}
     linked_from = {key: set(value) for key, value in indexed_links.items()}
     for doc in documents:
-        if not doc.get("story_id"):
-            continue
-        own = article_summary(doc["_id"], doc, indexed_at)
-        summaries[doc["story_id"]] = summaries.get(doc["story_id"], StorySummary()) + own
-        for target in own.links_to:
-            linked_from.setdefault(target, set()).add(doc["story_id"])
+        if doc.get("story_id"):
+            by_story.setdefault(doc["story_id"], []).append(doc)
+            for link in doc.get("cross_lingual") or ():
+                linked_from.setdefault(link["story_id"], set()).add(doc["story_id"])
+    summaries = dict(indexed)
+    for key, docs in by_story.items():
+        summaries[key] = summaries.get(key, StorySummary()) + articles_summary(docs, indexed_at)
     return {
         key: story_doc(key, summaries[key], indexed_at, linked_from.get(key, ()))
         for key in touched(documents)
