@@ -11,7 +11,7 @@
    which goes first; the median round's ratio is reported with every round's.
 
     .venv/bin/python bench/stories.py [--threshold 0.5] [--pages 1000] [--rounds 3]
-                                      [--skip-cost] [--karabakh-share 0.1]
+                                      [--skip-cost] [--no-alerts]
 """
 
 from __future__ import annotations
@@ -19,11 +19,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
+import yaml
 from _common import (
     bench_source,
     connect_and_install,
@@ -41,6 +45,7 @@ from news_ingest.es.indices import IndexNames
 from news_ingest.local import localnode
 from news_ingest.local.fixturesite import SiteSpec, running_site, serve_articles
 from news_ingest.local.storyset import StorySet, generate_story_set
+from news_ingest.settings import PROJECT_ROOT
 
 
 def pairwise(truth: Mapping[str, int], found: Mapping[str, str]) -> tuple[float, float]:
@@ -138,20 +143,21 @@ class Round:
     alerts: dict[str, int]
 
 
-def cost(pages: int, rounds: int, karabakh_share: float) -> list[Round]:
+def cost(pages: int, rounds: int, config_dir: Path | None) -> list[Round]:
     """Each round: both runs on the same site in fresh indices, the order alternating. Next
     to wall time, the core-seconds where story work happens (this process, the node), which
     other sessions on a shared box disturb less; the pool's workers (fingerprints, about
-    1% of their extraction) are left out. ``karabakh_share`` of the pages match the
-    Karabakh watchlist: with stories on, copies make one alert, so fewer are delivered."""
-    spec = SiteSpec(pages=pages, feeds=8, seed=1, karabakh_share=karabakh_share)
+    1% of their extraction) are left out. With stories on, a story alerts once, so fewer
+    alerts are delivered; ``config_dir`` can hold a watchlist that never matches."""
+    spec = SiteSpec(pages=pages, feeds=8, seed=1)
+    extra = {"NEWS_INGEST_CONFIG_DIR": str(config_dir)} if config_dir else {}
     results = []
     with served_site(spec) as site:
         for number in range(rounds):
             result = Round({}, {}, {})
             order = ("true", "false") if number % 2 == 0 else ("false", "true")
             for enabled in order:
-                with scratch_settings(NEWS_INGEST_STORIES=enabled) as settings:
+                with scratch_settings(NEWS_INGEST_STORIES=enabled, **extra) as settings:
                     es = connect_and_install(settings)
                     source = bench_source(site.feeds)
                     node = psutil.Process(localnode.status(settings).pid)
@@ -168,6 +174,20 @@ def cost(pages: int, rounds: int, karabakh_share: float) -> list[Round]:
     return results
 
 
+def _silent_config(folder: Path) -> Path:
+    """A copy of include/config whose one watchlist matches no page of the site."""
+    shutil.copytree(PROJECT_ROOT / "include" / "config", folder, dirs_exist_ok=True)
+    silent = {
+        "id": "silent",
+        "name": "matches nothing",
+        "severity": "low",
+        "terms": {"en": ["zzxqv"]},
+        "channels": [{"type": "log"}],
+    }
+    (folder / "watchlists.yaml").write_text(yaml.safe_dump({"watchlists": [silent]}), "utf-8")
+    return folder
+
+
 def _core_seconds(node: psutil.Process) -> float:
     return sum(psutil.Process().cpu_times()[:2]) + sum(node.cpu_times()[:2])
 
@@ -179,10 +199,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument(
-        "--karabakh-share",
-        type=float,
-        default=SiteSpec.karabakh_share,
-        help="share of the cost site's pages that alert (0: the cost of grouping alone)",
+        "--no-alerts",
+        action="store_true",
+        help="cost with a watchlist that never matches: grouping without the alerts it saves",
     )
     args = parser.parse_args()
     quiet_logs()
@@ -213,11 +232,13 @@ def main() -> None:
     )
     if args.skip_cost:
         return
-    rounds = cost(args.pages, args.rounds, args.karabakh_share)
+    with tempfile.TemporaryDirectory(prefix="stories-bench-") as folder:
+        config_dir = _silent_config(Path(folder)) if args.no_alerts else None
+        rounds = cost(args.pages, args.rounds, config_dir)
     ratios = sorted(r.seconds["true"] / r.seconds["false"] for r in rounds)
     cpu_ratios = sorted(r.cpu["true"] / r.cpu["false"] for r in rounds)
     print_table(
-        f"cost: run_once over {args.pages} pages ({args.karabakh_share:.0%} alerting), "
+        f"cost: run_once over {args.pages} pages{', no alerts' if args.no_alerts else ''}, "
         f"stories on vs off ({len(rounds)} rounds); load average {os.getloadavg()[0]:.1f}",
         [
             ("wall time on / off, median round (target <= 1.05)", ratios[len(ratios) // 2]),
