@@ -656,15 +656,19 @@ def publishers(settings: Settings) -> dict[str, str]:
 
 
 def _story_step(
-    settings: Settings, es: Elasticsearch, names: IndexNames, publisher_of: Mapping[str, str]
+    settings: Settings,
+    es: Elasticsearch,
+    names: IndexNames,
+    publisher_of: Mapping[str, str],
+    prepared: Callable[[story_store.PreparedStories], object],
 ) -> store.BeforeWrite | None:
     """What the index step does to new and changed articles before writing them: story
     assignment, (optionally) links to the publisher's other languages, and their stories'
-    documents, to be written with them."""
+    documents, handed to ``prepared`` to be written after them."""
     if not settings.stories:
         return None
 
-    def step(documents: list[dict[str, Any]], indexed_at: str) -> list[dict[str, Any]]:
+    def step(documents: list[dict[str, Any]], indexed_at: str) -> None:
         story_store.assign_stories(
             es,
             names,
@@ -680,7 +684,7 @@ def _story_step(
                 publisher_of,
                 window=timedelta(hours=settings.cross_lingual_hours),
             )
-        return story_store.story_actions(es, names, documents, indexed_at)
+        prepared(story_store.prepare_story_docs(es, names, documents, indexed_at))
 
     return step
 
@@ -714,22 +718,21 @@ def index(
     line_hashes = {a["doc"]["_id"]: a["line_hashes"] for a in articles if a.get("line_hashes")}
     if publisher_of is None:
         publisher_of = publishers(settings)
+    prepared: list[story_store.PreparedStories] = []
     result = store.index_articles(
         es,
         names,
         documents,
-        before_write=_story_step(settings, es, names, publisher_of),
+        before_write=_story_step(settings, es, names, publisher_of, prepared.append),
         reads_the_same=lambda old, new: reads_the_same(old, new, line_hashes.get(new["_id"], ())),
     )
-    # The story documents went with the articles, derived as if every article were
-    # written: a story that lost an article, or whose document failed, is derived again.
+    # Derived as if every article were written: a story that lost an article, or that
+    # another batch wrote meanwhile, is derived again from its indexed members.
     failed = {doc_id for doc_id, _ in result.failed}
-    again = {doc_id for doc_id, _ in result.derived_failed} | set(
-        story_store.touched([doc for doc in documents if doc["_id"] in failed])
-    )
-    stories_updated = len(result.derived_written - again) + story_store.update_story_docs(
-        es, names, again
-    )
+    stories = [
+        story_store.write_story_docs(es, names, p, [d for d in documents if d["_id"] in failed])
+        for p in prepared
+    ]
     # New or changed articles only; the alert id makes each (story, watchlist) pair once,
     # and later members of a story are added to its alert without a new notification.
     now = datetime.now(UTC)
@@ -783,7 +786,8 @@ def index(
         failed=len(result.failed),
         alerts=len(new_alerts),
         edit_alerts=len(edit_alerts),
-        stories_updated=stories_updated,
+        stories_updated=sum(s.written for s in stories),
+        stories_rederived=sum(s.rederived for s in stories),
     )
     counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)

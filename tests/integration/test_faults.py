@@ -92,9 +92,9 @@ def test_elasticsearch_cut_mid_run_loses_nothing(
     }
     with running_site() as site:
         generated = generate_site(site, spec)
-        # The first batch's bulk write (its articles and their stories) goes through; the
-        # second batch's finds Elasticsearch gone.
-        es_proxy.cut_at_request(b"/_bulk", 2)
+        # The first batch's bulk writes (its articles, then its stories) go through; the
+        # second batch's articles find Elasticsearch gone.
+        es_proxy.cut_at_request(b"/_bulk", 3)
         output = _run(generated.feed_urls, env, check=False)
         assert es_proxy.is_cut
         # The client's own retries log their tracebacks; the run ends with one clear line.

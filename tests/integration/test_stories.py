@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from news_ingest import pipeline, staging
 from news_ingest.alerting import watchlist_store
 from news_ingest.alerting.alerts import alert_id, store_missing_alerts
 from news_ingest.es import indices
+from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.stories import aggregated_story_docs
 from news_ingest.local.fixturesite import running_site, serve_articles
@@ -168,3 +171,70 @@ def test_an_article_whose_write_fails_is_not_counted_in_its_story(
     assert list(stories) == ["a1"]
     assert stories["a1"]["members"] == 1 and stories["a1"]["duplicates"] == 0
     assert stories == aggregated_story_docs(es, names, ["a1", "a3"])
+
+
+def test_parallel_batches_joining_one_story_lose_none_of_its_members(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    body = " ".join(f"كلمة{n}" for n in range(60))
+    folder = staging.run_folder(settings.staging_base, "sputnik_arabic", "r1")
+
+    def stage(name: str, docs: list[dict[str, Any]]) -> str:
+        path = folder / f"{name}.jsonl.gz"
+        staging.write_records(path, [{"doc": doc, "alerts": []} for doc in docs])
+        return str(path)
+
+    # a1 starts the story; then two batches of copies (a2-a4, a5-a7) join it at once.
+    first = pipeline.index(
+        stage("docs-0", [_article(1, body)]), settings, es, source_id="sputnik_arabic", run_id="r1"
+    )
+    assert first["stories_updated"] == 1
+    batches = [
+        stage("docs-1", [_article(n, body) for n in (2, 3, 4)]),
+        stage("docs-2", [_article(n, body, source="another_outlet") for n in (5, 6, 7)]),
+    ]
+    # Both batches derive their story document before either writes: the worst moment.
+    both_derived = threading.Barrier(2, timeout=60)
+    prepare = story_store.prepare_story_docs
+
+    def prepare_then_wait(*args: Any) -> story_store.PreparedStories:
+        prepared = prepare(*args)
+        both_derived.wait()
+        return prepared
+
+    monkeypatch.setattr(story_store, "prepare_story_docs", prepare_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(
+            pool.map(
+                lambda path: pipeline.index(
+                    path, settings, es, source_id="sputnik_arabic", run_id="r1"
+                ),
+                batches,
+            )
+        )
+
+    es.indices.refresh(index=names.articles)
+    members = Counter(
+        hit["_source"]["source"]
+        for hit in helpers.scan(
+            es, index=names.articles, query={"query": {"term": {"story_id": "a1"}}}
+        )
+    )
+    stored = story_store.story(es, names, "a1")
+    assert stored is not None
+    expected = sum(members.values())
+    print(
+        f"story members: expected={expected} stored={stored['members']} "
+        f"lost={expected - stored['members']}"
+    )
+    assert expected == 7 and stored["members"] == 7
+    # The batch that wrote second found the story rewritten, and derived it again.
+    assert sorted(c["stories_rederived"] for c in counts) == [0, 1]
+    assert all(c["indexed"] == 3 and c["stories_updated"] == 1 for c in counts)
+    assert stored["members_by_source"] == {"sputnik_arabic": 4, "another_outlet": 3}
+    assert stored == aggregated_story_docs(es, names, ["a1"])["a1"]

@@ -43,14 +43,10 @@ class IndexResult:
     written_ids: set[str] = field(default_factory=set)
     # The replaced versions of the articles rewritten (news_ingest.es.history).
     revisions: list[dict[str, Any]] = field(default_factory=list)
-    # The documents ``before_write`` derived (story documents), by id: written, or failed.
-    derived_written: set[str] = field(default_factory=set)
-    derived_failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-# Gets the new and changed articles and their ``indexed_at``; returns the actions of the
-# documents derived from them, which go in the same bulk request.
-BeforeWrite = Callable[[list[dict[str, Any]], str], Sequence[dict[str, Any]]]
+# Gets the new and changed articles and their ``indexed_at`` before they are written.
+BeforeWrite = Callable[[list[dict[str, Any]], str], object]
 
 
 def connect(settings: Settings) -> Elasticsearch:
@@ -204,10 +200,8 @@ def index_articles(
     its previous version saved to ``<prefix>-revisions`` first, so a crash in between
     leaves the old version indexed and the revision written once (its id is article id +
     revision number). ``before_write`` gets the documents about to be written (new or
-    changed) and their ``indexed_at``, and may add fields to them (story assignment, which
-    must not touch unchanged articles); the actions it returns (their stories' documents)
-    are written in the same bulk request, one round trip for both, and reported apart in
-    ``derived_*``.
+    changed) and their ``indexed_at``, and may add fields to them: story assignment, which
+    must not touch unchanged articles.
     """
     result = IndexResult()
     previous = existing_versions(es, names, [doc["_id"] for doc in documents])
@@ -224,9 +218,8 @@ def index_articles(
             actions.append(_touch(names, doc))
         else:
             to_write.append(doc)
-    derived = list(before_write(to_write, now)) if before_write is not None and to_write else []
-    # Articles sit behind an alias, so an item's concrete index tells a derived one apart.
-    derived_keys = {(action["_index"], action["_id"]) for action in derived}
+    if before_write is not None and to_write:
+        before_write(to_write, now)
     replaced: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for doc in to_write:
         old = previous.get(doc["_id"])
@@ -235,7 +228,6 @@ def index_articles(
             written.update(_carried_over(old, doc, now))
             replaced.append((old, written))
         actions.append({"_op_type": "index", "_index": names.articles, **written})
-    actions.extend(derived)
     records = history.save_revisions(es, names, replaced) if replaced else []
     for ok, item in helpers.streaming_bulk(
         es,
@@ -247,9 +239,7 @@ def index_articles(
         raise_on_exception=True,
     ):
         op, info = next(iter(item.items()))
-        if (info.get("_index"), info.get("_id")) in derived_keys:
-            _count_derived(result, info, ok)
-        elif not ok:
+        if not ok:
             reason = _item_error(info)
             log.error("event=index_failed id=%s reason=%s", info.get("_id"), reason)
             result.failed.append((info.get("_id", "?"), reason))
@@ -288,20 +278,6 @@ def _carried_over(old: Mapping[str, Any], new: Mapping[str, Any], now: str) -> d
 def _instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _count_derived(result: IndexResult, info: Mapping[str, Any], ok: bool) -> None:
-    if ok:
-        result.derived_written.add(info["_id"])
-    else:
-        reason = _item_error(info)
-        log.error(
-            "event=derived_write_failed index=%s id=%s reason=%s",
-            info.get("_index"),
-            info.get("_id"),
-            reason,
-        )
-        result.derived_failed.append((info["_id"], reason))
 
 
 def _item_error(info: Mapping[str, Any]) -> str:

@@ -5,11 +5,14 @@ Grouping itself is pure (``news_ingest.text.stories``); this module reads the ca
 one document per story from the articles that carry its ``story_id``: derived, not counted
 up, so a retried batch cannot make a count drift. A batch's story documents are derived
 before the write, from one aggregation over the stories' members already indexed (leaving
-the batch out) plus the batch's own articles, and go in the articles' bulk request.
+the batch out) plus the batch's own articles, and written right after the articles, each
+only if no other batch wrote it since: a story that parallel batches both joined is
+derived again from its indexed members by the batch that came second.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +24,15 @@ from news_ingest.es.indices import IndexNames
 from news_ingest.text.crosslingual import Telling, concepts, links
 from news_ingest.text.stories import Assignment, Fingerprint, Member, assign
 
+log = logging.getLogger(__name__)
+
 # Enough for every near-copy of a batch of 200 articles; a key shared by more articles
 # than this is a boilerplate text, whose oldest members are dropped first.
 MAX_CANDIDATES = 5000
+# Tries at a story document that other batches keep writing first (each one a refresh
+# and an aggregation): far more than parallel batches of one story ever make.
+MAX_REDERIVE = 10
+CONFLICT = 409
 _FIRST_FIELDS = ["url", "title", "source", "published_at", "fetched_at"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEMBER_FIELDS = ["fingerprint", "story_id", "duplicate_of", "published_at", "fetched_at"]
@@ -132,8 +141,8 @@ def assign_stories(
     """Set ``story_id``, ``duplicate_of`` and ``story_similarity`` on documents about to be
     written (those with a fingerprint); returns the assignments by article id."""
     batch = [member(doc["_id"], doc) for doc in documents if "fingerprint" in doc]
-    # The earlier batches' articles are candidates, and their stories' members counted
-    # (story_actions): they must be searchable. Usually a periodic refresh has done it.
+    # The earlier batches' articles are candidates: they must be searchable. Usually a
+    # periodic refresh has done it.
     es.indices.refresh(index=names.articles)
     known = candidates(es, names, batch, window)
     assignments = assign(batch, known, threshold=threshold, window=window)
@@ -372,40 +381,151 @@ def batch_story_docs(
     }
 
 
-def story_actions(
+@dataclass(frozen=True)
+class PreparedStories:
+    """A batch's story documents, derived before its write, by story id, and the version
+    (``_seq_no``, ``_primary_term``) of each stored document they were derived against:
+    None for a story that had no document."""
+
+    docs: Mapping[str, Mapping[str, Any]]
+    versions: Mapping[str, tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class StoryWrites:
+    """What writing a batch's story documents did: how many were written, and how many
+    were derived again from their indexed members after the articles' write."""
+
+    written: int = 0
+    rederived: int = 0
+
+
+def prepare_story_docs(
     es: Elasticsearch, names: IndexNames, documents: Sequence[Mapping[str, Any]], indexed_at: str
-) -> list[dict[str, Any]]:
-    """Bulk actions for the stories of articles about to be written (after their story
-    assignment), to go in the articles' own request: each story's members already indexed
-    (one aggregation that leaves these articles out, so a batch written twice gives the
-    same documents, and needs no refresh after the write) plus these articles. A new story
-    has no indexed members, and is derived from the batch alone."""
+) -> PreparedStories:
+    """The documents of the stories of articles about to be written with ``indexed_at``
+    (after their story assignment): each story's members already indexed (one aggregation
+    that leaves these articles out, so a batch written twice gives the same documents) plus
+    these articles; no refresh and aggregation after the write.
+
+    The stored documents' versions are read before the refresh and the aggregation: a
+    batch that wrote its articles before the read is counted here, and one that writes its
+    story document after it changes the version, so ``write_story_docs`` refuses ours."""
     wanted = touched(documents)
     if not wanted:
-        return []
+        return PreparedStories({}, {})
+    versions = _versions(es, names, wanted)
+    es.indices.refresh(index=names.articles)
     indexed, indexed_links = _aggregate(es, names, wanted, exclude=[d["_id"] for d in documents])
-    return [
-        {"_op_type": "index", "_index": names.stories, "_id": key, **doc}
-        for key, doc in batch_story_docs(documents, indexed_at, indexed, indexed_links).items()
-    ]
+    return PreparedStories(
+        batch_story_docs(documents, indexed_at, indexed, indexed_links), versions
+    )
+
+
+def write_story_docs(
+    es: Elasticsearch,
+    names: IndexNames,
+    prepared: PreparedStories,
+    failed: Iterable[Mapping[str, Any]] = (),
+) -> StoryWrites:
+    """Write a batch's prepared story documents once its articles are written (never
+    before: a document counting articles not yet searchable would let another batch
+    derive its own without them), each only if the stored one is still the version it was
+    derived against, or still absent. A story another batch wrote in between, one whose
+    write failed, and one of an article in ``failed`` (not written) are derived again from
+    their indexed members."""
+    stale = set(touched(failed))
+    current = {key: doc for key, doc in prepared.docs.items() if key not in stale}
+    refused, errors = _write_if_unchanged(es, names, current, prepared.versions)
+    again = stale | refused | {key for key, _ in errors}
+    written = len(current) - len(refused) - len(errors)
+    return StoryWrites(written + update_story_docs(es, names, again), len(again))
 
 
 def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]) -> int:
-    """Rewrite the story documents of ``story_ids`` from what is indexed (after a batch
-    whose own write of them, or of one of their articles, failed); a story left without
-    an indexed article loses its document."""
-    wanted = sorted(set(story_ids))
-    docs = aggregated_story_docs(es, names, wanted)
-    actions = [
-        {"_op_type": "index", "_index": names.stories, "_id": key, **doc}
-        for key, doc in docs.items()
-    ] + [
-        {"_op_type": "delete", "_index": names.stories, "_id": key}
-        for key in wanted
-        if key not in docs
-    ]
-    helpers.bulk(es, actions, max_retries=3, raise_on_error=True, ignore_status=(404,))
-    return len(docs)
+    """Rewrite the story documents of ``story_ids`` from what is indexed; a story left
+    without an indexed article loses its document. Each write is conditional on the
+    version read before the aggregation, and a story written by another batch meanwhile
+    is derived again (up to ``MAX_REDERIVE`` times). Returns the documents written."""
+    pending = sorted(set(story_ids))
+    written = 0
+    for _ in range(MAX_REDERIVE):
+        if not pending:
+            return written
+        versions = _versions(es, names, pending)
+        docs = aggregated_story_docs(es, names, pending)
+        gone = [key for key in pending if key not in docs and versions.get(key) is not None]
+        refused, errors = _write_if_unchanged(es, names, docs, versions, gone)
+        if errors:
+            raise RuntimeError(f"story documents not written: {errors}")
+        written += sum(1 for key in docs if key not in refused)
+        pending = sorted(refused)
+    raise RuntimeError(
+        f"story documents {pending} rewritten by other batches {MAX_REDERIVE} times in a row"
+    )
+
+
+def _versions(
+    es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]
+) -> dict[str, tuple[int, int] | None]:
+    """The stored version of each story document (None if it has none); real-time."""
+    response = es.mget(index=names.stories, ids=list(story_ids), source=False)
+    return {
+        doc["_id"]: (doc["_seq_no"], doc["_primary_term"]) if doc.get("found") else None
+        for doc in response["docs"]
+    }
+
+
+def _write_if_unchanged(
+    es: Elasticsearch,
+    names: IndexNames,
+    docs: Mapping[str, Mapping[str, Any]],
+    versions: Mapping[str, tuple[int, int] | None],
+    gone: Sequence[str] = (),
+) -> tuple[set[str], list[tuple[str, str]]]:
+    """Write ``docs`` and delete ``gone``, each only if its stored version is still the one
+    in ``versions``: the stories refused (another write came first), and other failures."""
+    actions = [_conditional(names, key, versions.get(key), doc) for key, doc in docs.items()]
+    actions += [_conditional(names, key, versions.get(key)) for key in gone]
+    refused: set[str] = set()
+    errors: list[tuple[str, str]] = []
+    for ok, item in helpers.streaming_bulk(
+        es, actions, max_retries=3, raise_on_error=False, raise_on_exception=True
+    ):
+        if ok:
+            continue
+        info = next(iter(item.values()))
+        if info.get("status") == CONFLICT:
+            log.info("event=story_conflict story=%s (written by another batch)", info["_id"])
+            refused.add(info["_id"])
+        else:
+            error = info.get("error")
+            reason = error.get("reason", str(error)) if isinstance(error, Mapping) else str(error)
+            log.error("event=story_write_failed story=%s reason=%s", info["_id"], reason)
+            errors.append((info["_id"], reason))
+    return refused, errors
+
+
+def _conditional(
+    names: IndexNames,
+    key: str,
+    version: tuple[int, int] | None,
+    doc: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A write of story ``key`` (a delete without ``doc``) that only succeeds on the stored
+    ``version``; for a story without a document, one that only creates it."""
+    action: dict[str, Any] = {"_index": names.stories, "_id": key}
+    if doc is not None:
+        action["_source"] = doc
+    if version is None:
+        return {**action, "_op_type": "create"}
+    seq_no, primary_term = version
+    return {
+        **action,
+        "_op_type": "index" if doc is not None else "delete",
+        "if_seq_no": seq_no,
+        "if_primary_term": primary_term,
+    }
 
 
 def aggregated_story_docs(
