@@ -240,7 +240,7 @@ def index_articles(
     ):
         op, info = next(iter(item.items()))
         if not ok:
-            reason = _item_error(info)
+            reason = item_error(info)
             log.error("event=index_failed id=%s reason=%s", info.get("_id"), reason)
             result.failed.append((info.get("_id", "?"), reason))
         elif op == "index":
@@ -280,7 +280,8 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _item_error(info: Mapping[str, Any]) -> str:
+def item_error(info: Mapping[str, Any]) -> str:
+    """Why a bulk item failed, in one line of at most 500 characters."""
     error = info.get("error")
     if isinstance(error, Mapping):
         return f"{error.get('type')}: {error.get('reason')}"[:500]

@@ -21,6 +21,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.store import item_error
 from news_ingest.text.crosslingual import Telling, concepts, links
 from news_ingest.text.stories import Assignment, Fingerprint, Member, assign
 
@@ -499,8 +500,7 @@ def _write_if_unchanged(
             log.info("event=story_conflict story=%s (written by another batch)", info["_id"])
             refused.add(info["_id"])
         else:
-            error = info.get("error")
-            reason = error.get("reason", str(error)) if isinstance(error, Mapping) else str(error)
+            reason = item_error(info)
             log.error("event=story_write_failed story=%s reason=%s", info["_id"], reason)
             errors.append((info["_id"], reason))
     return refused, errors
