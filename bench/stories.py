@@ -87,6 +87,8 @@ def grouping(story_set: StorySet, threshold: str) -> dict[str, object]:
                 )
             }
             by_url = {served.url(item.article): item for item in story_set.items}
+            # The last batch's story documents are written last: make them countable.
+            es.indices.refresh(index=names.stories)
             stories_docs = es.count(index=names.stories)["count"]
     found = {url: stored[url]["story_id"] for url in by_url}
     truth = {url: item.story for url, item in by_url.items()}
@@ -234,12 +236,14 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="stories-bench-") as folder:
         config_dir = _silent_config(Path(folder)) if args.no_alerts else None
+        load_before = os.getloadavg()[0]
         rounds = cost(args.pages, args.rounds, config_dir)
     ratios = sorted(r.seconds["true"] / r.seconds["false"] for r in rounds)
     cpu_ratios = sorted(r.cpu["true"] / r.cpu["false"] for r in rounds)
     print_table(
         f"cost: run_once over {args.pages} pages{', no alerts' if args.no_alerts else ''}, "
-        f"stories on vs off ({len(rounds)} rounds); load average {os.getloadavg()[0]:.1f}",
+        f"stories on vs off ({len(rounds)} rounds); load average "
+        f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}",
         [
             ("wall time on / off, median round (target <= 1.05)", ratios[len(ratios) // 2]),
             ("ratios of all rounds", " ".join(f"{r:.3f}" for r in ratios)),
