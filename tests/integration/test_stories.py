@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch, helpers
 from news_ingest import pipeline, staging
 from news_ingest.alerting import watchlist_store
 from news_ingest.alerting.alerts import alert_id, store_missing_alerts
-from news_ingest.es import indices
+from news_ingest.es import indices, store
 from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.es.stories import aggregated_story_docs
@@ -173,11 +173,13 @@ def test_an_article_whose_write_fails_is_not_counted_in_its_story(
     assert stories == aggregated_story_docs(es, names, ["a1", "a3"])
 
 
+@pytest.mark.parametrize("stored", ["document", "no document"])
 def test_parallel_batches_joining_one_story_lose_none_of_its_members(
     ingest_env: dict[str, str],
     es: Elasticsearch,
     names: IndexNames,
     monkeypatch: pytest.MonkeyPatch,
+    stored: str,
 ) -> None:
     settings = get_settings()
     indices.install(es, settings.index_prefix)
@@ -189,11 +191,21 @@ def test_parallel_batches_joining_one_story_lose_none_of_its_members(
         staging.write_records(path, [{"doc": doc, "alerts": []} for doc in docs])
         return str(path)
 
-    # a1 starts the story; then two batches of copies (a2-a4, a5-a7) join it at once.
-    first = pipeline.index(
-        stage("docs-0", [_article(1, body)]), settings, es, source_id="sputnik_arabic", run_id="r1"
-    )
-    assert first["stories_updated"] == 1
+    # a1 starts the story; then two batches of copies (a2-a4, a5-a7) join it at once. With
+    # "no document", a1 is indexed without its story's (a run that died between the two
+    # writes): both batches then create the document, and one of them is refused.
+    if stored == "document":
+        first = pipeline.index(
+            stage("docs-0", [_article(1, body)]),
+            settings,
+            es,
+            source_id="sputnik_arabic",
+            run_id="r1",
+        )
+        assert first["stories_updated"] == 1
+    else:
+        store.index_articles(es, names, [_article(1, body, story_id="a1")])
+        assert story_store.story(es, names, "a1") is None
     batches = [
         stage("docs-1", [_article(n, body) for n in (2, 3, 4)]),
         stage("docs-2", [_article(n, body, source="another_outlet") for n in (5, 6, 7)]),
@@ -225,16 +237,16 @@ def test_parallel_batches_joining_one_story_lose_none_of_its_members(
             es, index=names.articles, query={"query": {"term": {"story_id": "a1"}}}
         )
     )
-    stored = story_store.story(es, names, "a1")
-    assert stored is not None
+    document = story_store.story(es, names, "a1")
+    assert document is not None
     expected = sum(members.values())
     print(
-        f"story members: expected={expected} stored={stored['members']} "
-        f"lost={expected - stored['members']}"
+        f"story members: expected={expected} stored={document['members']} "
+        f"lost={expected - document['members']}"
     )
-    assert expected == 7 and stored["members"] == 7
+    assert expected == 7 and document["members"] == 7
     # The batch that wrote second found the story rewritten, and derived it again.
     assert sorted(c["stories_rederived"] for c in counts) == [0, 1]
     assert all(c["indexed"] == 3 and c["stories_updated"] == 1 for c in counts)
-    assert stored["members_by_source"] == {"sputnik_arabic": 4, "another_outlet": 3}
-    assert stored == aggregated_story_docs(es, names, ["a1"])["a1"]
+    assert document["members_by_source"] == {"sputnik_arabic": 4, "another_outlet": 3}
+    assert document == aggregated_story_docs(es, names, ["a1"])["a1"]
