@@ -647,20 +647,28 @@ def _analyze_and_match(
     return {"doc": doc, "alerts": found, "line_hashes": line_hashes}
 
 
+def publishers(settings: Settings) -> dict[str, str]:
+    """Each source's publisher (sources.yaml), for links across languages; read once per
+    run. Empty when the links are off."""
+    if not (settings.stories and settings.cross_lingual):
+        return {}
+    return {s.id: s.publisher_id for s in load_sources(settings.config_dir)}
+
+
 def _story_step(
-    settings: Settings, es: Elasticsearch, names: IndexNames
-) -> Callable[[list[dict[str, Any]]], object] | None:
+    settings: Settings,
+    es: Elasticsearch,
+    names: IndexNames,
+    publisher_of: Mapping[str, str],
+    prepared: Callable[[story_store.PreparedStories], object],
+) -> store.BeforeWrite | None:
     """What the index step does to new and changed articles before writing them: story
-    assignment, then (optionally) links to the publisher's other languages."""
+    assignment, (optionally) links to the publisher's other languages, and their stories'
+    documents, handed to ``prepared`` to be written after them."""
     if not settings.stories:
         return None
-    publisher_of = (
-        {s.id: s.publisher_id for s in load_sources(settings.config_dir)}
-        if settings.cross_lingual
-        else {}
-    )
 
-    def step(documents: list[dict[str, Any]]) -> None:
+    def step(documents: list[dict[str, Any]], indexed_at: str) -> None:
         story_store.assign_stories(
             es,
             names,
@@ -676,14 +684,24 @@ def _story_step(
                 publisher_of,
                 window=timedelta(hours=settings.cross_lingual_hours),
             )
+        prepared(story_store.prepare_story_docs(es, names, documents, indexed_at))
 
     return step
 
 
 def index(
-    docs_path: str, settings: Settings, es: Elasticsearch, *, source_id: str, run_id: str
+    docs_path: str,
+    settings: Settings,
+    es: Elasticsearch,
+    *,
+    source_id: str,
+    run_id: str,
+    publisher_of: Mapping[str, str] | None = None,
 ) -> Counts:
     """Bulk-write one staged batch, store its alerts and rejects, then remove the file.
+
+    ``publisher_of`` is ``publishers(settings)``, read once by a caller that indexes
+    several batches; read here when not given.
 
     The file stays until everything in it is written or recorded as a reject with its
     reason: an unreachable Elasticsearch raises before the unlink, and the retry (or the
@@ -698,20 +716,23 @@ def index(
     articles = _unique_by_id(r for r in records if "doc" in r)
     documents = [article["doc"] for article in articles]
     line_hashes = {a["doc"]["_id"]: a["line_hashes"] for a in articles if a.get("line_hashes")}
+    if publisher_of is None:
+        publisher_of = publishers(settings)
+    prepared: list[story_store.PreparedStories] = []
     result = store.index_articles(
         es,
         names,
         documents,
-        before_write=_story_step(settings, es, names),
+        before_write=_story_step(settings, es, names, publisher_of, prepared.append),
         reads_the_same=lambda old, new: reads_the_same(old, new, line_hashes.get(new["_id"], ())),
     )
-    written = [doc for doc in documents if doc["_id"] in result.written_ids]
-    stories_updated = story_store.update_story_docs(
-        es,
-        names,
-        [doc["story_id"] for doc in written if "story_id" in doc]
-        + [link["story_id"] for doc in written for link in doc.get("cross_lingual", [])],
-    )
+    # Derived as if every article were written: a story that lost an article, or that
+    # another batch wrote meanwhile, is derived again from its indexed members.
+    failed = {doc_id for doc_id, _ in result.failed}
+    stories = [
+        story_store.write_story_docs(es, names, p, [d for d in documents if d["_id"] in failed])
+        for p in prepared
+    ]
     # New or changed articles only; the alert id makes each (story, watchlist) pair once,
     # and later members of a story are added to its alert without a new notification.
     now = datetime.now(UTC)
@@ -765,7 +786,8 @@ def index(
         failed=len(result.failed),
         alerts=len(new_alerts),
         edit_alerts=len(edit_alerts),
-        stories_updated=stories_updated,
+        stories_updated=sum(s.written for s in stories),
+        stories_rederived=sum(s.rederived for s in stories),
     )
     counts.update(delivered)
     counts.update(f"rejected_index_{r['reason']}" for r in index_rejects)
@@ -1025,20 +1047,26 @@ def _fetch_and_index(
                 started[number - 2].result().wait()
             return start_fetch(path, settings, pool, watchlists, on_page)
 
+        index_batch = partial(
+            index,
+            settings=settings,
+            es=es,
+            source_id=source.id,
+            run_id=run_id,
+            publisher_of=publishers(settings),
+        )
         for number, path in enumerate(entry_paths):
             started.append(fetcher.submit(start, number, path))
         for docs_path in pending:
             check_lease()
-            all_counts.append(index(docs_path, settings, es, source_id=source.id, run_id=run_id))
+            all_counts.append(index_batch(docs_path))
         batches = iter(started)
         for batch in batches:
             docs_path, fetch_counts = batch.result().finish()
             all_counts.append(fetch_counts)
             check_lease()
             try:
-                all_counts.append(
-                    index(docs_path, settings, es, source_id=source.id, run_id=run_id)
-                )
+                all_counts.append(index_batch(docs_path))
             except Exception:
                 # Elasticsearch down, say: stage every batch still under way, so the next
                 # run's pending step indexes them without fetching anything again.

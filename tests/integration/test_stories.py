@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from elasticsearch import Elasticsearch, helpers
+from news_ingest import pipeline, staging
 from news_ingest.alerting import watchlist_store
 from news_ingest.alerting.alerts import alert_id, store_missing_alerts
+from news_ingest.es import indices, store
+from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.stories import aggregated_story_docs
 from news_ingest.local.fixturesite import running_site, serve_articles
 from news_ingest.local.storyset import generate_story_set
+from news_ingest.settings import get_settings
+from news_ingest.text.folding import fold
+from news_ingest.text.stories import fingerprint
 from tests.conftest import Receiver
 from tests.integration.conftest import run_cli
 
@@ -68,6 +78,9 @@ def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
 
     members = Counter(doc["story_id"] for doc in stored.values())
     stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
+    # Each batch derived its stories' documents before its write (the members already
+    # indexed, plus its own): they are what an aggregation over all the articles gives.
+    assert stories == aggregated_story_docs(es, names, stories)
     assert {key: story["members"] for key, story in stories.items()} == dict(members)
     originals = {
         stored[served.url(item.article)]["story_id"]: served.url(item.article)
@@ -117,3 +130,123 @@ def test_the_labelled_set_groups_into_its_stories_and_alerts_once_per_story(
     es.indices.refresh(index=names.alerts)
     again = json.loads(run_cli("alerts", "--json", "--size", "1000", env=alert_config).stdout)
     assert {alert["story_id"]: alert["members"] for alert in again} == dict(karabakh)
+
+
+def _article(number: int, body: str, **fields: Any) -> dict[str, Any]:
+    norm = {"title": fold(f"عنوان {number}"), "lede": "", "body": fold(body)}
+    return {
+        "_id": f"a{number}",
+        "url": f"https://example.org/{number}",
+        "url_keys": [f"example.org/{number}"],
+        "source": "sputnik_arabic",
+        "language": "ar",
+        "title": f"عنوان {number}",
+        "body": body,
+        "norm": norm,
+        "published_at": f"2026-02-02T08:0{number}:00+00:00",
+        "fetched_at": "2026-02-02T09:00:00+00:00",
+        "content_hash": f"h{number}",
+        "fingerprint": fingerprint(norm).as_fields(),
+        **fields,
+    }
+
+
+def test_an_article_whose_write_fails_is_not_counted_in_its_story(
+    ingest_env: dict[str, str], es: Elasticsearch, names: IndexNames
+) -> None:
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    body = " ".join(f"كلمة{n}" for n in range(60))
+    alone = " ".join(f"أخرى{n}" for n in range(60))
+    unindexable = {"extraction": {"quality": "not a number"}}
+    # a1 starts a story that the copy a2 joins, but a2 is refused; a3 starts a story and is
+    # refused too. The batch's story documents went in the same request as its articles.
+    batch = [_article(1, body), _article(2, body, **unindexable), _article(3, alone, **unindexable)]
+    path = staging.run_folder(settings.staging_base, "sputnik_arabic", "r1") / "docs-0.jsonl.gz"
+    staging.write_records(path, [{"doc": doc, "alerts": []} for doc in batch])
+    counts = pipeline.index(str(path), settings, es, source_id="sputnik_arabic", run_id="r1")
+    assert counts["indexed"] == 1 and counts["failed"] == 2
+    es.indices.refresh(index=names.stories)
+    stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
+    assert list(stories) == ["a1"]
+    assert stories["a1"]["members"] == 1 and stories["a1"]["duplicates"] == 0
+    assert stories == aggregated_story_docs(es, names, ["a1", "a3"])
+
+
+@pytest.mark.parametrize("stored", ["document", "no document"])
+def test_parallel_batches_joining_one_story_lose_none_of_its_members(
+    ingest_env: dict[str, str],
+    es: Elasticsearch,
+    names: IndexNames,
+    monkeypatch: pytest.MonkeyPatch,
+    stored: str,
+) -> None:
+    settings = get_settings()
+    indices.install(es, settings.index_prefix)
+    body = " ".join(f"كلمة{n}" for n in range(60))
+    folder = staging.run_folder(settings.staging_base, "sputnik_arabic", "r1")
+
+    def stage(name: str, docs: list[dict[str, Any]]) -> str:
+        path = folder / f"{name}.jsonl.gz"
+        staging.write_records(path, [{"doc": doc, "alerts": []} for doc in docs])
+        return str(path)
+
+    # a1 starts the story; then two batches of copies (a2-a4, a5-a7) join it at once. With
+    # "no document", a1 is indexed without its story's (a run that died between the two
+    # writes): both batches then create the document, and one of them is refused.
+    if stored == "document":
+        first = pipeline.index(
+            stage("docs-0", [_article(1, body)]),
+            settings,
+            es,
+            source_id="sputnik_arabic",
+            run_id="r1",
+        )
+        assert first["stories_updated"] == 1
+    else:
+        store.index_articles(es, names, [_article(1, body, story_id="a1")])
+        assert story_store.story(es, names, "a1") is None
+    batches = [
+        stage("docs-1", [_article(n, body) for n in (2, 3, 4)]),
+        stage("docs-2", [_article(n, body, source="another_outlet") for n in (5, 6, 7)]),
+    ]
+    # Both batches derive their story document before either writes: the worst moment.
+    both_derived = threading.Barrier(2, timeout=60)
+    prepare = story_store.prepare_story_docs
+
+    def prepare_then_wait(*args: Any) -> story_store.PreparedStories:
+        prepared = prepare(*args)
+        both_derived.wait()
+        return prepared
+
+    monkeypatch.setattr(story_store, "prepare_story_docs", prepare_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(
+            pool.map(
+                lambda path: pipeline.index(
+                    path, settings, es, source_id="sputnik_arabic", run_id="r1"
+                ),
+                batches,
+            )
+        )
+
+    es.indices.refresh(index=names.articles)
+    members = Counter(
+        hit["_source"]["source"]
+        for hit in helpers.scan(
+            es, index=names.articles, query={"query": {"term": {"story_id": "a1"}}}
+        )
+    )
+    document = story_store.story(es, names, "a1")
+    assert document is not None
+    expected = sum(members.values())
+    print(
+        f"story members: expected={expected} stored={document['members']} "
+        f"lost={expected - document['members']}"
+    )
+    assert expected == 7 and document["members"] == 7
+    # The batch that wrote second found the story rewritten, and derived it again.
+    assert sorted(c["stories_rederived"] for c in counts) == [0, 1]
+    assert all(c["indexed"] == 3 and c["stories_updated"] == 1 for c in counts)
+    assert document["members_by_source"] == {"sputnik_arabic": 4, "another_outlet": 3}
+    assert document == aggregated_story_docs(es, names, ["a1"])["a1"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from news_ingest.es.stories import story_doc
+from news_ingest.es.stories import (
+    StorySummary,
+    articles_summary,
+    batch_story_docs,
+    bucket_summary,
+    story_doc,
+)
 from news_ingest.local.storyset import generate_story_set
 from news_ingest.text.folding import fold
 from news_ingest.text.stories import (
@@ -130,12 +136,70 @@ def test_story_doc_from_its_aggregation_bucket() -> None:
             }
         },
     }
-    doc = story_doc(bucket, "now")
+    doc = story_doc("s1", bucket_summary(bucket), "now")
     assert doc["members"] == 3 and doc["duplicates"] == 1
     assert doc["members_by_source"] == {"sputnik_arabic": 2, "x": 1}
     assert doc["first_source"] == "sputnik_arabic" and doc["first_seen_at"].startswith(
         "2026-02-02T08"
     )
+
+
+def _article(doc_id: str, minutes: int | None, **fields: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "_id": doc_id,
+        "url": f"https://example.org/{doc_id}",
+        "title": f"title {doc_id}",
+        "source": "sputnik_arabic",
+        "language": "ar",
+        "fetched_at": (T0 + timedelta(hours=1)).isoformat(),
+        "story_id": "s1",
+        **fields,
+    }
+    if minutes is not None:
+        doc["published_at"] = (T0 + timedelta(minutes=minutes)).isoformat()
+    return doc
+
+
+STORY = [
+    _article("s1", 30),
+    _article("c2", 30, duplicate_of="s1", source="other_site"),  # same time: url decides
+    _article("c3", None, language="en", cross_lingual=[{"story_id": "s7"}]),
+    _article("c4", 5, story_id="s2", cross_lingual=[{"story_id": "s1"}]),
+]
+WRITTEN_AT = "2026-02-02T10:00:00.123456+00:00"
+
+
+def test_a_story_doc_is_the_same_however_its_members_split_between_index_and_batch() -> None:
+    # What a batch derives (members already indexed + its own) must not depend on which
+    # members were indexed before: a retried batch, whose articles the aggregation leaves
+    # out, gives the same document as its first try.
+    whole = batch_story_docs(STORY, WRITTEN_AT, {}, {})
+    for split in range(len(STORY) + 1):
+        indexed, batch = STORY[:split], STORY[split:]
+        summaries: dict[str, StorySummary] = {}
+        links: dict[str, set[str]] = {}
+        for doc in indexed:
+            own = articles_summary([doc], WRITTEN_AT)
+            summaries[str(doc["story_id"])] = (
+                summaries.get(str(doc["story_id"]), StorySummary()) + own
+            )
+            for target in own.links_to:
+                links.setdefault(target, set()).add(str(doc["story_id"]))
+        docs = batch_story_docs(batch, WRITTEN_AT, summaries, links)
+        assert all(docs[key] == whole[key] for key in docs), split
+    s1 = whole["s1"]
+    assert s1["members"] == 3 and s1["duplicates"] == 1
+    assert s1["members_by_source"] == {"sputnik_arabic": 2, "other_site": 1}
+    assert s1["members_by_language"] == {"ar": 2, "en": 1}
+    # Earliest publication first, the url breaking a tie; an article without one is last.
+    assert s1["first_article_id"] == "c2" and s1["first_url"] == "https://example.org/c2"
+    assert s1["first_seen_at"] == (T0 + timedelta(minutes=30)).isoformat()
+    # Linked both ways: s1's member links to s7, s2's member links to s1.
+    assert s1["linked_stories"] == ["s2", "s7"] and whole["s2"]["linked_stories"] == ["s1"]
+    # The link target s7 has no member here, so no document (its members are elsewhere).
+    assert "s7" not in whole
+    # As an aggregation prints a date's maximum: milliseconds, UTC.
+    assert s1["updated_at"] == "2026-02-02T10:00:00.123Z"
 
 
 def test_the_labelled_set_has_what_the_issue_asks_for() -> None:

@@ -45,6 +45,10 @@ class IndexResult:
     revisions: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Gets the new and changed articles and their ``indexed_at`` before they are written.
+BeforeWrite = Callable[[list[dict[str, Any]], str], object]
+
+
 def connect(settings: Settings) -> Elasticsearch:
     """A client for NEWS_INGEST_ES_URL, or the local node when it is unset; checked live."""
     if settings.es_url:
@@ -186,7 +190,7 @@ def index_articles(
     es: Elasticsearch,
     names: IndexNames,
     documents: Sequence[dict[str, Any]],
-    before_write: Callable[[list[dict[str, Any]]], object] | None = None,
+    before_write: BeforeWrite | None = None,
     reads_the_same: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None,
 ) -> IndexResult:
     """Bulk-write new and changed articles (``_id`` in each document).
@@ -195,9 +199,9 @@ def index_articles(
     its fetch time and next revisit moved. A changed one is rewritten in place (same id),
     its previous version saved to ``<prefix>-revisions`` first, so a crash in between
     leaves the old version indexed and the revision written once (its id is article id +
-    revision number). ``before_write``
-    gets the documents about to be written (new or changed), and may add fields to them:
-    story assignment, which must not touch unchanged articles.
+    revision number). ``before_write`` gets the documents about to be written (new or
+    changed) and their ``indexed_at``, and may add fields to them: story assignment, which
+    must not touch unchanged articles.
     """
     result = IndexResult()
     previous = existing_versions(es, names, [doc["_id"] for doc in documents])
@@ -215,7 +219,7 @@ def index_articles(
         else:
             to_write.append(doc)
     if before_write is not None and to_write:
-        before_write(to_write)
+        before_write(to_write, now)
     replaced: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for doc in to_write:
         old = previous.get(doc["_id"])
@@ -236,7 +240,7 @@ def index_articles(
     ):
         op, info = next(iter(item.items()))
         if not ok:
-            reason = _item_error(info)
+            reason = item_error(info)
             log.error("event=index_failed id=%s reason=%s", info.get("_id"), reason)
             result.failed.append((info.get("_id", "?"), reason))
         elif op == "index":
@@ -276,7 +280,8 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _item_error(info: Mapping[str, Any]) -> str:
+def item_error(info: Mapping[str, Any]) -> str:
+    """Why a bulk item failed, in one line of at most 500 characters."""
     error = info.get("error")
     if isinstance(error, Mapping):
         return f"{error.get('type')}: {error.get('reason')}"[:500]

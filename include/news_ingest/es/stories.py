@@ -3,23 +3,39 @@
 Grouping itself is pure (``news_ingest.text.stories``); this module reads the candidates
 (one ``terms`` query on the batch's fingerprint keys, within the time window) and derives
 one document per story from the articles that carry its ``story_id``: derived, not counted
-up, so a retried batch or a crash between the two writes cannot make a count drift.
+up, so a retried batch cannot make a count drift. A batch's story documents are derived
+before the write, from one aggregation over the stories' members already indexed (leaving
+the batch out) plus the batch's own articles, and written right after the articles, each
+only if no other batch wrote it since: a story that parallel batches both joined is
+derived again from its indexed members by the batch that came second.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.store import item_error
 from news_ingest.text.crosslingual import Telling, concepts, links
 from news_ingest.text.stories import Assignment, Fingerprint, Member, assign
+
+log = logging.getLogger(__name__)
 
 # Enough for every near-copy of a batch of 200 articles; a key shared by more articles
 # than this is a boilerplate text, whose oldest members are dropped first.
 MAX_CANDIDATES = 5000
+# Tries at a story document that other batches keep writing first (each one a refresh
+# and an aggregation): far more than parallel batches of one story ever make.
+MAX_REDERIVE = 10
+CONFLICT = 409
+_FIRST_FIELDS = ["url", "title", "source", "published_at", "fetched_at"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEMBER_FIELDS = ["fingerprint", "story_id", "duplicate_of", "published_at", "fetched_at"]
 # What a story document is derived from, per story.
 _STORY_AGGS: dict[str, Any] = {
@@ -31,8 +47,14 @@ _STORY_AGGS: dict[str, Any] = {
     "first": {
         "top_hits": {
             "size": 1,
-            "sort": [{"published_at": {"order": "asc", "missing": "_last"}}],
-            "_source": ["url", "title", "source", "published_at", "fetched_at"],
+            # Ties broken on fields, not on index order, so that article_summary can
+            # tell the same first article from the articles themselves.
+            "sort": [
+                {"published_at": {"order": "asc", "missing": "_last"}},
+                {"fetched_at": {"order": "asc"}},
+                {"url": {"order": "asc"}},
+            ],
+            "_source": _FIRST_FIELDS,
         }
     },
 }
@@ -120,6 +142,9 @@ def assign_stories(
     """Set ``story_id``, ``duplicate_of`` and ``story_similarity`` on documents about to be
     written (those with a fingerprint); returns the assignments by article id."""
     batch = [member(doc["_id"], doc) for doc in documents if "fingerprint" in doc]
+    # The earlier batches' articles are candidates: they must be searchable. Usually a
+    # periodic refresh has done it.
+    es.indices.refresh(index=names.articles)
     known = candidates(es, names, batch, window)
     assignments = assign(batch, known, threshold=threshold, window=window)
     for doc in documents:
@@ -200,19 +225,342 @@ def stored_links(es: Elasticsearch, names: IndexNames) -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class StorySummary:
+    """What a story document is derived from, over some of its members: how many, their
+    duplicates, sources and languages, the stories they link to, their latest
+    ``indexed_at`` (epoch ms) and their first article (id and fields). Summaries of
+    disjoint sets of members add up (``+``) to the summary of their union."""
+
+    members: int = 0
+    duplicates: int = 0
+    by_source: Mapping[str, int] = field(default_factory=dict)
+    by_language: Mapping[str, int] = field(default_factory=dict)
+    links_to: frozenset[str] = frozenset()
+    updated_ms: int | None = None
+    first: tuple[str, Mapping[str, Any]] | None = None
+
+    def __add__(self, other: StorySummary) -> StorySummary:
+        updated = [ms for ms in (self.updated_ms, other.updated_ms) if ms is not None]
+        firsts = [first for first in (self.first, other.first) if first is not None]
+        return StorySummary(
+            members=self.members + other.members,
+            duplicates=self.duplicates + other.duplicates,
+            by_source=dict(Counter(self.by_source) + Counter(other.by_source)),
+            by_language=dict(Counter(self.by_language) + Counter(other.by_language)),
+            links_to=self.links_to | other.links_to,
+            updated_ms=max(updated, default=None),
+            first=min(firsts, key=_first_order, default=None),
+        )
+
+
+def _millis(value: str) -> int:
+    """An ISO time as Elasticsearch's ``date`` holds it: whole milliseconds since 1970."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _es_date(millis: int) -> str:
+    """Epoch milliseconds as an aggregation prints a ``date``: ``2026-02-02T10:00:00.000Z``."""
+    moment = _EPOCH + timedelta(milliseconds=millis)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _first_order(first: tuple[str, Mapping[str, Any]]) -> tuple[bool, int, int, str]:
+    """The order of the aggregation's ``first`` (its top_hits sort), as a sort key."""
+    fields = first[1]
+    published = fields.get("published_at")
+    return (
+        published is None,
+        _millis(published) if published else 0,
+        _millis(fields["fetched_at"]),
+        fields.get("url") or "",
+    )
+
+
+def articles_summary(docs: Sequence[Mapping[str, Any]], indexed_at: str) -> StorySummary:
+    """The summary of articles (with ``_id``) written with ``indexed_at``, as the
+    aggregation counts them once they are indexed."""
+    return StorySummary(
+        members=len(docs),
+        duplicates=sum(doc.get("duplicate_of") is not None for doc in docs),
+        by_source=dict(Counter(doc["source"] for doc in docs)),
+        by_language=dict(
+            Counter(doc["language"] for doc in docs if doc.get("language") is not None)
+        ),
+        links_to=frozenset(
+            link["story_id"] for doc in docs for link in doc.get("cross_lingual") or ()
+        ),
+        updated_ms=_millis(indexed_at) if docs else None,
+        first=min(
+            (
+                (
+                    doc["_id"],
+                    {name: doc[name] for name in _FIRST_FIELDS if doc.get(name) is not None},
+                )
+                for doc in docs
+            ),
+            key=_first_order,
+            default=None,
+        ),
+    )
+
+
+def bucket_summary(bucket: Mapping[str, Any]) -> StorySummary:
+    """The summary of the members an aggregation bucket (of ``_STORY_AGGS``) counted."""
+    first = bucket["first"]["hits"]["hits"][0]
+    updated = bucket["updated"].get("value")
+    return StorySummary(
+        members=bucket["doc_count"],
+        duplicates=bucket["duplicates"]["doc_count"],
+        by_source={b["key"]: b["doc_count"] for b in bucket["sources"]["buckets"]},
+        by_language={b["key"]: b["doc_count"] for b in bucket["languages"]["buckets"]},
+        links_to=frozenset(b["key"] for b in bucket.get("linked", {}).get("buckets", [])),
+        updated_ms=None if updated is None else int(updated),
+        first=(first["_id"], first["_source"]),
+    )
+
+
+def story_doc(
+    story_id: str, summary: StorySummary, now: str, linked_from: Collection[str] = ()
+) -> dict[str, Any]:
+    """The story document from the summary of all its members and the stories linking to
+    it (pure)."""
+    assert summary.first is not None, "a story document needs at least one member"
+    first_id, first = summary.first
+    return {
+        "story_id": story_id,
+        "first_article_id": first_id,
+        "first_url": first.get("url"),
+        "first_title": first.get("title"),
+        "first_source": first.get("source"),
+        "first_seen_at": seen_at(first).isoformat(),
+        "updated_at": now if summary.updated_ms is None else _es_date(summary.updated_ms),
+        "members": summary.members,
+        "duplicates": summary.duplicates,
+        "sources": sorted(summary.by_source),
+        "languages": sorted(summary.by_language),
+        "members_by_source": dict(summary.by_source),
+        "members_by_language": dict(summary.by_language),
+        "linked_stories": sorted((summary.links_to | set(linked_from)) - {story_id}),
+    }
+
+
+def touched(documents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The stories these articles belong to or link to."""
+    return sorted(
+        {doc["story_id"] for doc in documents if doc.get("story_id")}
+        | {link["story_id"] for doc in documents for link in doc.get("cross_lingual") or ()}
+    )
+
+
+def batch_story_docs(
+    documents: Sequence[Mapping[str, Any]],
+    indexed_at: str,
+    indexed: Mapping[str, StorySummary],
+    indexed_links: Mapping[str, Collection[str]],
+) -> dict[str, dict[str, Any]]:
+    """The documents of the stories ``documents`` (a batch about to be written with
+    ``indexed_at``) belong or link to, from the summaries of the stories' other members
+    (``indexed``) and of the stories linking to them (``indexed_links``) (pure)."""
+    by_story: dict[str, list[Mapping[str, Any]]] = {}
+    linked_from = {key: set(value) for key, value in indexed_links.items()}
+    for doc in documents:
+        if doc.get("story_id"):
+            by_story.setdefault(doc["story_id"], []).append(doc)
+            for link in doc.get("cross_lingual") or ():
+                linked_from.setdefault(link["story_id"], set()).add(doc["story_id"])
+    summaries = dict(indexed)
+    for key, docs in by_story.items():
+        summaries[key] = summaries.get(key, StorySummary()) + articles_summary(docs, indexed_at)
+    return {
+        key: story_doc(key, summaries[key], indexed_at, linked_from.get(key, ()))
+        for key in touched(documents)
+        if key in summaries
+    }
+
+
+@dataclass(frozen=True)
+class PreparedStories:
+    """A batch's story documents, derived before its write, by story id, and the version
+    (``_seq_no``, ``_primary_term``) of each stored document they were derived against:
+    None for a story that had no document."""
+
+    docs: Mapping[str, Mapping[str, Any]]
+    versions: Mapping[str, tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class StoryWrites:
+    """What writing a batch's story documents did: how many were written, and how many
+    were derived again from their indexed members after the articles' write."""
+
+    written: int = 0
+    rederived: int = 0
+
+
+def prepare_story_docs(
+    es: Elasticsearch, names: IndexNames, documents: Sequence[Mapping[str, Any]], indexed_at: str
+) -> PreparedStories:
+    """The documents of the stories of articles about to be written with ``indexed_at``
+    (after their story assignment): each story's members already indexed (one aggregation
+    that leaves these articles out, so a batch written twice gives the same documents) plus
+    these articles; no refresh and aggregation after the write.
+
+    The stored documents' versions are read before the refresh and the aggregation: a
+    batch that wrote its articles before the read is counted here, and one that writes its
+    story document after it changes the version, so ``write_story_docs`` refuses ours."""
+    wanted = touched(documents)
+    if not wanted:
+        return PreparedStories({}, {})
+    versions = _versions(es, names, wanted)
+    es.indices.refresh(index=names.articles)
+    indexed, indexed_links = _aggregate(es, names, wanted, exclude=[d["_id"] for d in documents])
+    return PreparedStories(
+        batch_story_docs(documents, indexed_at, indexed, indexed_links), versions
+    )
+
+
+def write_story_docs(
+    es: Elasticsearch,
+    names: IndexNames,
+    prepared: PreparedStories,
+    failed: Iterable[Mapping[str, Any]] = (),
+) -> StoryWrites:
+    """Write a batch's prepared story documents once its articles are written (never
+    before: a document counting articles not yet searchable would let another batch
+    derive its own without them), each only if the stored one is still the version it was
+    derived against, or still absent. A story another batch wrote in between, one whose
+    write failed, and one of an article in ``failed`` (not written) are derived again from
+    their indexed members."""
+    stale = set(touched(failed))
+    current = {key: doc for key, doc in prepared.docs.items() if key not in stale}
+    refused, errors = _write_if_unchanged(es, names, current, prepared.versions)
+    again = stale | refused | {key for key, _ in errors}
+    written = len(current) - len(refused) - len(errors)
+    return StoryWrites(written + update_story_docs(es, names, again), len(again))
+
+
 def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]) -> int:
-    """Rewrite the story documents of ``story_ids`` from their member articles, and from the
-    articles of other stories that link to them across languages (a link is written on the
-    later article only, so the earlier story learns of it here)."""
+    """Rewrite the story documents of ``story_ids`` from what is indexed; a story left
+    without an indexed article loses its document. Each write is conditional on the
+    version read before the aggregation, and a story written by another batch meanwhile
+    is derived again (up to ``MAX_REDERIVE`` times). Returns the documents written."""
+    pending = sorted(set(story_ids))
+    written = 0
+    for _ in range(MAX_REDERIVE):
+        if not pending:
+            return written
+        versions = _versions(es, names, pending)
+        docs = aggregated_story_docs(es, names, pending)
+        gone = [key for key in pending if key not in docs and versions.get(key) is not None]
+        refused, errors = _write_if_unchanged(es, names, docs, versions, gone)
+        if errors:
+            raise RuntimeError(f"story documents not written: {errors}")
+        written += sum(1 for key in docs if key not in refused)
+        pending = sorted(refused)
+    raise RuntimeError(
+        f"story documents {pending} rewritten by other batches {MAX_REDERIVE} times in a row"
+    )
+
+
+def _versions(
+    es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]
+) -> dict[str, tuple[int, int] | None]:
+    """The stored version of each story document (None if it has none); real-time."""
+    response = es.mget(index=names.stories, ids=list(story_ids), source=False)
+    return {
+        doc["_id"]: (doc["_seq_no"], doc["_primary_term"]) if doc.get("found") else None
+        for doc in response["docs"]
+    }
+
+
+def _write_if_unchanged(
+    es: Elasticsearch,
+    names: IndexNames,
+    docs: Mapping[str, Mapping[str, Any]],
+    versions: Mapping[str, tuple[int, int] | None],
+    gone: Sequence[str] = (),
+) -> tuple[set[str], list[tuple[str, str]]]:
+    """Write ``docs`` and delete ``gone``, each only if its stored version is still the one
+    in ``versions``: the stories refused (another write came first), and other failures."""
+    actions = [_conditional(names, key, versions.get(key), doc) for key, doc in docs.items()]
+    actions += [_conditional(names, key, versions.get(key)) for key in gone]
+    refused: set[str] = set()
+    errors: list[tuple[str, str]] = []
+    for ok, item in helpers.streaming_bulk(
+        es, actions, max_retries=3, raise_on_error=False, raise_on_exception=True
+    ):
+        if ok:
+            continue
+        info = next(iter(item.values()))
+        if info.get("status") == CONFLICT:
+            log.info("event=story_conflict story=%s (written by another batch)", info["_id"])
+            refused.add(info["_id"])
+        else:
+            reason = item_error(info)
+            log.error("event=story_write_failed story=%s reason=%s", info["_id"], reason)
+            errors.append((info["_id"], reason))
+    return refused, errors
+
+
+def _conditional(
+    names: IndexNames,
+    key: str,
+    version: tuple[int, int] | None,
+    doc: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A write of story ``key`` (a delete without ``doc``) that only succeeds on the stored
+    ``version``; for a story without a document, one that only creates it."""
+    action: dict[str, Any] = {"_index": names.stories, "_id": key}
+    if doc is not None:
+        action["_source"] = doc
+    if version is None:
+        return {**action, "_op_type": "create"}
+    seq_no, primary_term = version
+    return {
+        **action,
+        "_op_type": "index" if doc is not None else "delete",
+        "if_seq_no": seq_no,
+        "if_primary_term": primary_term,
+    }
+
+
+def aggregated_story_docs(
+    es: Elasticsearch, names: IndexNames, story_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The documents of ``story_ids`` as their indexed articles make them, by story id."""
     wanted = sorted(set(story_ids))
     if not wanted:
-        return 0
+        return {}
     es.indices.refresh(index=names.articles)
-    members = {"terms": {"story_id": wanted}}
-    linking = {"terms": {"cross_lingual.story_id": wanted}}
+    summaries, linked_from = _aggregate(es, names, wanted)
+    now = datetime.now(UTC).isoformat()
+    return {
+        key: story_doc(key, summary, now, linked_from.get(key, set()))
+        for key, summary in summaries.items()
+    }
+
+
+def _aggregate(
+    es: Elasticsearch, names: IndexNames, wanted: Sequence[str], exclude: Sequence[str] = ()
+) -> tuple[dict[str, StorySummary], dict[str, set[str]]]:
+    """The summaries of the indexed members of ``wanted`` stories (but ``exclude``), and
+    the stories whose articles link to them across languages (a link is written on the
+    later article only, so the earlier story learns of it here)."""
+    members = {"terms": {"story_id": list(wanted)}}
+    linking = {"terms": {"cross_lingual.story_id": list(wanted)}}
     response = es.search(
         index=names.articles,
-        query={"bool": {"should": [members, linking], "minimum_should_match": 1}},
+        query={
+            "bool": {
+                "should": [members, linking],
+                "minimum_should_match": 1,
+                "must_not": [{"ids": {"values": list(exclude)}}],
+            }
+        },
         size=0,
         aggs={
             "members": {
@@ -230,7 +578,7 @@ def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[
                     "linked": {
                         "terms": {
                             "field": "cross_lingual.story_id",
-                            "include": wanted,
+                            "include": list(wanted),
                             "size": len(wanted),
                         },
                         "aggs": {"from": {"terms": {"field": "story_id", "size": 100}}},
@@ -244,46 +592,11 @@ def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[
         bucket["key"]: {inner["key"] for inner in bucket["from"]["buckets"]}
         for bucket in aggregations["linking"]["linked"]["buckets"]
     }
-    now = datetime.now(UTC).isoformat()
-    actions = [
-        {
-            "_op_type": "index",
-            "_index": names.stories,
-            "_id": bucket["key"],
-            **story_doc(bucket, now, linked_from.get(bucket["key"], set())),
-        }
+    summaries = {
+        bucket["key"]: bucket_summary(bucket)
         for bucket in aggregations["members"]["stories"]["buckets"]
-    ]
-    helpers.bulk(es, actions, max_retries=3, raise_on_error=True)
-    return len(actions)
-
-
-def story_doc(
-    bucket: Mapping[str, Any], now: str, linked_from: Collection[str] = ()
-) -> dict[str, Any]:
-    """The story document from its aggregation bucket and the stories linking to it (pure)."""
-    first = bucket["first"]["hits"]["hits"][0]
-    by_source = {b["key"]: b["doc_count"] for b in bucket["sources"]["buckets"]}
-    by_language = {b["key"]: b["doc_count"] for b in bucket["languages"]["buckets"]}
-    return {
-        "story_id": bucket["key"],
-        "first_article_id": first["_id"],
-        "first_url": first["_source"].get("url"),
-        "first_title": first["_source"].get("title"),
-        "first_source": first["_source"].get("source"),
-        "first_seen_at": seen_at(first["_source"]).isoformat(),
-        "updated_at": bucket["updated"].get("value_as_string") or now,
-        "members": bucket["doc_count"],
-        "duplicates": bucket["duplicates"]["doc_count"],
-        "sources": sorted(by_source),
-        "languages": sorted(by_language),
-        "members_by_source": by_source,
-        "members_by_language": by_language,
-        "linked_stories": sorted(
-            ({b["key"] for b in bucket.get("linked", {}).get("buckets", [])} | set(linked_from))
-            - {bucket["key"]}
-        ),
     }
+    return summaries, linked_from
 
 
 def story(es: Elasticsearch, names: IndexNames, story_id: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,8 @@ NUM_PERM = BANDS * ROWS
 # Fixed, so signatures computed by any worker, run or reindex compare with each other.
 SEED = 13
 EXACT_PREFIX = "x:"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 # The permutations are drawn once per process, not once per article. CRC-32 hashes each
 # shingle: stable across processes, and a third of the cost of datasketch's default SHA-1
 # wrapper; the MinHash permutations then spread its values.
@@ -128,60 +130,83 @@ def assign(
     the ones after it, so copies within one batch group together as across batches. An
     article already indexed (an update) keeps its story.
     """
-    pool: dict[str, Member] = {}
-    by_key: dict[str, set[str]] = {}
-
-    def add(member: Member) -> None:
-        pool[member.id] = member
-        for key in member.fingerprint.keys:
-            by_key.setdefault(key, set()).add(member.id)
-
+    known = list(known)
+    pool = _Pool(len(known) + len(batch))
     for member in known:
-        add(member)
+        pool.add(member)
     result: dict[str, Assignment] = {}
     for article in sorted(batch, key=lambda m: (m.seen_at, m.id)):
         previous = pool.get(article.id)
         if previous is not None and previous.story_id is not None:
             assignment = Assignment(previous.story_id, previous.duplicate_of, None, None)
         else:
-            assignment = _closest(article, pool, by_key, threshold, window)
+            assignment = pool.closest(article, threshold, window)
         result[article.id] = assignment
-        add(replace(article, story_id=assignment.story_id, duplicate_of=assignment.duplicate_of))
+        pool.add(
+            replace(article, story_id=assignment.story_id, duplicate_of=assignment.duplicate_of)
+        )
     return result
 
 
-def _closest(
-    article: Member,
-    pool: Mapping[str, Member],
-    by_key: Mapping[str, set[str]],
-    threshold: float,
-    window: timedelta,
-) -> Assignment:
-    candidates = [
-        pool[member_id]
-        for member_id in sorted(
-            set().union(*(by_key.get(k, set()) for k in article.fingerprint.keys))
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+class _Pool:
+    """The members an article may join: one row each (an article met again replaces its
+    row), their signatures in one matrix, so that an article is compared with all its
+    candidates at once (a batch can have thousands)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.members: list[Member] = []
+        self.row_of: dict[str, int] = {}
+        self.by_key: dict[str, set[int]] = {}
+        self.signatures = np.empty((capacity, NUM_PERM), dtype="<u4")
+        self.seen = np.empty(capacity, dtype=np.int64)  # microseconds, compared exactly
+        self.joinable = np.zeros(capacity, dtype=bool)  # has a story
+
+    def get(self, member_id: str) -> Member | None:
+        row = self.row_of.get(member_id)
+        return None if row is None else self.members[row]
+
+    def add(self, member: Member) -> None:
+        row = self.row_of.setdefault(member.id, len(self.members))
+        if row == len(self.members):
+            self.members.append(member)
+        else:
+            self.members[row] = member
+        self.signatures[row] = np.frombuffer(member.fingerprint.signature, dtype="<u4")
+        self.seen[row] = _micros(member.seen_at)
+        self.joinable[row] = member.story_id is not None
+        for key in member.fingerprint.keys:
+            self.by_key.setdefault(key, set()).add(row)
+
+    def closest(self, article: Member, threshold: float, window: timedelta) -> Assignment:
+        """The story the closest confirmed candidate gives ``article``; its own if none."""
+        alone = Assignment(article.id, None, None, None)
+        shared: set[int] = set().union(*(self.by_key.get(k, ()) for k in article.fingerprint.keys))
+        shared.discard(self.row_of.get(article.id, -1))
+        rows = np.fromiter(shared, dtype=np.intp, count=len(shared))
+        near = np.abs(self.seen[rows] - _micros(article.seen_at)) <= window // _MICROSECOND
+        rows = rows[self.joinable[rows] & near]
+        if not len(rows):
+            return alone
+        candidates = set(rows.tolist())
+        exact = [
+            self.members[row]
+            for row in self.by_key.get(article.fingerprint.exact_key, set()) & candidates
+        ]
+        if exact:
+            original = min(exact, key=lambda c: (c.seen_at, c.id))
+            root = original.duplicate_of or original.id
+            return Assignment(str(original.story_id), root, 1.0, original.id)
+        own = np.frombuffer(article.fingerprint.signature, dtype="<u4")
+        scores = np.count_nonzero(self.signatures[rows] == own, axis=1) / NUM_PERM
+        top = float(scores.max())
+        if top < threshold:
+            return alone
+        # The closest; of equally close ones, the earliest (then the smallest id).
+        best = min(
+            (self.members[row] for row in rows[scores == top]), key=lambda c: (c.seen_at, c.id)
         )
-        if member_id != article.id
-        and pool[member_id].story_id is not None
-        and abs(pool[member_id].seen_at - article.seen_at) <= window
-    ]
-    same_body = by_key.get(article.fingerprint.exact_key, set())
-    exact = [c for c in candidates if c.id in same_body]
-    if exact:
-        original = min(exact, key=lambda c: (c.seen_at, c.id))
-        root = original.duplicate_of or original.id
-        return Assignment(str(original.story_id), root, 1.0, original.id)
-    if not candidates:
-        return Assignment(article.id, None, None, None)
-    # All candidates at once: a batch can have thousands, one comparison each is too slow.
-    scores = similarities(
-        article.fingerprint.signature, [c.fingerprint.signature for c in candidates]
-    )
-    confirmed = [
-        (float(score), c) for score, c in zip(scores, candidates, strict=True) if score >= threshold
-    ]
-    if not confirmed:
-        return Assignment(article.id, None, None, None)
-    score, best = max(confirmed, key=lambda item: (item[0], -item[1].seen_at.timestamp()))
-    return Assignment(str(best.story_id), None, round(score, 4), best.id)
+        return Assignment(str(best.story_id), None, round(top, 4), best.id)
