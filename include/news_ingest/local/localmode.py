@@ -23,6 +23,17 @@ ADMIN_USER = "admin"
 # user -> simple auth manager role
 USERS = {ADMIN_USER: "admin", "operator": "op", "viewer": "viewer"}
 
+# How long a connection to the SQLite metadata database waits for another's write. Python's
+# default, 5 s, is too short on a loaded machine: while the scheduler and the DAG processor
+# commit at start, the API server's write gave up with a 500 "Database error". Kept under
+# the execution API timeout, so a task sees the server's answer rather than its own timeout.
+SQLITE_BUSY_SECONDS = 20
+# Airflow imports these by path ([database] sql_alchemy_connect_args and its async twin) and
+# adds its own keys to the sync one, so each engine gets a dict of its own.
+SQLITE_CONNECT_ARGS = {"timeout": SQLITE_BUSY_SECONDS}
+SQLITE_CONNECT_ARGS_ASYNC = {"timeout": SQLITE_BUSY_SECONDS}
+EXECUTION_API_TIMEOUT_SECONDS = 30
+
 
 def airflow_env(home: Path, passwords_file: Path, port: int, parallelism: int) -> dict[str, str]:
     return {
@@ -52,8 +63,12 @@ def airflow_env(home: Path, passwords_file: Path, port: int, parallelism: int) -
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         # Everything shares this machine's cores: under load the API server answers a task's
         # calls after Airflow's default 5 s, and the task dies of the timeout.
-        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": str(EXECUTION_API_TIMEOUT_SECONDS),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": f"{__name__}.SQLITE_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": (
+            f"{__name__}.SQLITE_CONNECT_ARGS_ASYNC"
+        ),
     }
 
 
