@@ -812,15 +812,24 @@ def _failed_urls(
 
 
 def notify_pending(settings: Settings, es: Elasticsearch, now: datetime | None = None) -> Counts:
-    """Store the alerts indexed articles are missing, and the edit alerts recent revisions
-    are missing (a run that died after its bulk write, say), then deliver every alert not
-    yet delivered whose claim is free: new ones, failed ones, and deliveries whose process
-    died (once their lease expired); then the digests whose period is over (at ``now``)."""
+    """Store the alerts indexed articles are missing, the edit alerts recent revisions are
+    missing, and the story documents recent articles are missing from (a run that died
+    after its bulk write, say), then deliver every alert not yet delivered whose claim is
+    free: new ones, failed ones, and deliveries whose process died (once their lease
+    expired); then the digests whose period is over (at ``now``).
+
+    Stories are looked at over one story window back (``NEWS_INGEST_STORY_WINDOW_HOURS``,
+    how long an article stays a candidate): what a run that died longer ago left stale is
+    not mended here."""
     names = IndexNames(settings.index_prefix)
     snapshot = watchlist_store.snapshot(es, names, settings.config_dir)
     active = watchlist_store.from_snapshot(snapshot)
     stored = watchlist_store.current(es, names)
+    since = datetime.now(UTC) - timedelta(hours=settings.story_window_hours)
     recovered = {
+        "stories_repaired": (
+            story_store.repair_story_docs(es, names, since) if settings.stories else 0
+        ),
         "alerts_recovered": alerts.store_missing_alerts(es, names, active, datetime.now(UTC)),
         "edit_alerts_recovered": edits.store_missing_edit_alerts(
             es, names, _edit_watchlists(stored), datetime.now(UTC)

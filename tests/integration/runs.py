@@ -14,6 +14,7 @@ import psutil
 from elasticsearch import Elasticsearch, helpers
 from news_ingest.alerting.alerts import alert_id
 from news_ingest.es.indices import IndexNames
+from news_ingest.es.stories import aggregated_story_docs
 from news_ingest.local.fixturesite import GeneratedSite
 from tests.conftest import Receiver
 
@@ -104,3 +105,25 @@ def indexed_report(es: Elasticsearch, names: IndexNames, sites: list[GeneratedSi
         f"duplicated={len(urls) - len(set(urls))}"
     )
     assert not lost and len(urls) == len(set(urls)) == len(expected)
+
+
+def story_report(es: Elasticsearch, names: IndexNames) -> None:
+    """The exact count line of stories: every story of the indexed articles has a document,
+    and it is the one its indexed members derive (``stale``: missing or different)."""
+    es.indices.refresh(index=f"{names.articles},{names.stories}")
+    ids = {
+        hit["_source"]["story_id"]
+        for hit in helpers.scan(es, index=names.articles, _source=["story_id"])
+        if hit["_source"].get("story_id")
+    }
+    derived = aggregated_story_docs(es, names, ids)
+    stored = {
+        hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories, size=1000)
+    }
+    stale = sorted(key for key in ids if stored.get(key) != derived.get(key))
+    print(
+        f"stories expected={len(ids)} stored={len(stored)} stale={len(stale)} "
+        f"orphaned={len(set(stored) - ids)}"
+    )
+    assert ids, "the sites should make stories"
+    assert stale == [] and set(stored) == ids, stale

@@ -10,21 +10,31 @@ keys for one alert, or an alert stored twice).
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import psutil
 import pytest
 
 from elasticsearch import Elasticsearch
+from news_ingest.es import stories as story_store
 from news_ingest.es.indices import IndexNames
 from news_ingest.local.fixturesite import GeneratedSite, SiteSpec, generate_site, running_site
 from news_ingest.local.localnode import local_connection
 from news_ingest.settings import get_settings
 from tests.conftest import Receiver
 from tests.integration.conftest import run_cli
-from tests.integration.runs import Victim, alert_report, finish, indexed_report, start_run
+from tests.integration.runs import (
+    Victim,
+    alert_report,
+    finish,
+    indexed_report,
+    start_run,
+    story_report,
+)
 from tests.integration.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -106,6 +116,38 @@ def test_sigkill_at_several_points_loses_and_doubles_no_alert(
     print(f"runs killed={len(points)} processes left behind={orphans}")
     indexed_report(es, names, sites)
     alert_report(es, names, receiver)
+
+
+def test_a_kill_between_articles_and_their_stories_leaves_no_story_stale(
+    es: Elasticsearch, names: IndexNames, es_proxy: TcpProxy, receiver: Receiver, env: Env
+) -> None:
+    """The run dies as it sends its first story documents, its first batch's articles
+    written: the next run indexes that batch again (unchanged, so it touches no story) and
+    mends the stories from what is indexed."""
+    victim = Victim()
+    with running_site() as server:
+        site = generated(server, 35)
+        es_proxy.at_request(f"/{names.stories}/_bulk ".encode(), 1, victim.kill)
+        victim.run = start_run(site, {**env, **proxied(es_proxy)})
+        code, output = finish(victim.run)
+        assert code == -signal.SIGKILL, output
+        _, alive = psutil.wait_procs(victim.family, timeout=10)
+        assert alive == [], alive
+        es.indices.refresh(index=names.articles)
+        written = es.count(index=names.articles)["count"]
+        assert written > 0, "the run should die after its first articles were written"
+        assert not es.indices.exists(index=names.stories) or (
+            es.count(index=names.stories)["count"] == 0
+        )
+        again = run_cli("run", "--source", "sputnik_arabic", "--feed", site.feed_urls[0], env=env)
+    mended = re.findall(r"event=stories_stale \S+ \S+", again.stdout)
+    print(f"killed with articles={written} written, before their stories; then {mended}")
+    indexed_report(es, names, [site])
+    story_report(es, names)
+    alert_report(es, names, receiver)
+    assert len(mended) == 1, again.stdout[-5000:]
+    # Documents written the normal way (the second batch's) are never taken for stale.
+    assert story_store.repair_story_docs(es, names, datetime(2000, 1, 1, tzinfo=UTC)) == 0
 
 
 def _wait_until_it_holds_the_lease(

@@ -33,6 +33,8 @@ MAX_CANDIDATES = 5000
 # Tries at a story document that other batches keep writing first (each one a refresh
 # and an aggregation): far more than parallel batches of one story ever make.
 MAX_REDERIVE = 10
+# Stories per aggregation and mget when looking for stale story documents.
+REPAIR_CHUNK = 1000
 CONFLICT = 409
 _FIRST_FIELDS = ["url", "title", "source", "published_at", "fetched_at"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -466,6 +468,96 @@ def update_story_docs(es: Elasticsearch, names: IndexNames, story_ids: Iterable[
     )
 
 
+def repair_story_docs(es: Elasticsearch, names: IndexNames, since: datetime) -> int:
+    """Rewrite the story documents that do not account for their articles indexed since
+    ``since`` (and the stories those articles link to); returns the documents written.
+
+    Story documents follow from indexed state, like alerts: a run that died between its
+    articles' write and their stories', or whose story write failed, leaves documents that
+    a retry does not mend (the batch's articles are then unchanged, and unchanged articles
+    touch no story). A story is stale when it has no document, or its document's member
+    count or latest ``indexed_at`` is not its indexed members'. Cheap when none is: one
+    composite aggregation over the recent articles' stories, one terms aggregation over
+    those stories' members and an mget of their documents."""
+    es.indices.refresh(index=names.articles)
+    recent = _recent_stories(es, names, since)
+    stale: set[str] = set()
+    keys = sorted(recent)
+    for start in range(0, len(keys), REPAIR_CHUNK):
+        chunk = keys[start : start + REPAIR_CHUNK]
+        indexed = _member_counts(es, names, chunk)
+        stored = es.mget(index=names.stories, ids=chunk, source=["members", "updated_at"])
+        for doc in stored["docs"]:
+            fields = doc.get("_source") or {}
+            updated = fields.get("updated_at")
+            seen = (fields.get("members"), _millis(updated) if updated else None)
+            if not doc.get("found") or seen != indexed.get(doc["_id"]):
+                stale.add(doc["_id"])
+    if not stale:
+        return 0
+    again = stale | {linked for key in stale for linked in recent[key]}
+    log.warning(
+        "event=stories_stale stale=%d rewriting=%d (articles indexed without their stories)",
+        len(stale),
+        len(again),
+    )
+    return update_story_docs(es, names, again)
+
+
+def _recent_stories(es: Elasticsearch, names: IndexNames, since: datetime) -> dict[str, set[str]]:
+    """The stories of the articles indexed since ``since``, each with the stories those
+    articles link to, paged through a composite aggregation."""
+    stories: dict[str, set[str]] = {}
+    after: dict[str, Any] | None = None
+    while True:
+        composite: dict[str, Any] = {
+            "size": REPAIR_CHUNK,
+            "sources": [{"story": {"terms": {"field": "story_id"}}}],
+        }
+        if after is not None:
+            composite["after"] = after
+        response = es.search(
+            index=names.articles,
+            query={"range": {"indexed_at": {"gte": since.isoformat()}}},
+            size=0,
+            aggs={
+                "stories": {
+                    "composite": composite,
+                    "aggs": {"linked": {"terms": {"field": "cross_lingual.story_id", "size": 100}}},
+                }
+            },
+        )
+        page = response["aggregations"]["stories"]
+        for bucket in page["buckets"]:
+            linked = {b["key"] for b in bucket["linked"]["buckets"]}
+            stories[bucket["key"]["story"]] = linked
+        after = page.get("after_key")
+        if after is None or not page["buckets"]:
+            return stories
+
+
+def _member_counts(
+    es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]
+) -> dict[str, tuple[int, int | None]]:
+    """Each story's indexed member count and latest ``indexed_at`` (epoch ms)."""
+    response = es.search(
+        index=names.articles,
+        query={"terms": {"story_id": list(story_ids)}},
+        size=0,
+        aggs={
+            "stories": {
+                "terms": {"field": "story_id", "size": len(story_ids)},
+                "aggs": {"updated": {"max": {"field": "indexed_at"}}},
+            }
+        },
+    )
+    counts: dict[str, tuple[int, int | None]] = {}
+    for bucket in response["aggregations"]["stories"]["buckets"]:
+        latest = bucket["updated"].get("value")
+        counts[bucket["key"]] = (bucket["doc_count"], None if latest is None else int(latest))
+    return counts
+
+
 def _versions(
     es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]
 ) -> dict[str, tuple[int, int] | None]:
@@ -490,8 +582,15 @@ def _write_if_unchanged(
     actions += [_conditional(names, key, versions.get(key)) for key in gone]
     refused: set[str] = set()
     errors: list[tuple[str, str]] = []
+    # The index in the request line too: a story write can be told from an article write
+    # (in Elasticsearch's logs, and by the fault tests, which kill a run between the two).
     for ok, item in helpers.streaming_bulk(
-        es, actions, max_retries=3, raise_on_error=False, raise_on_exception=True
+        es,
+        actions,
+        index=names.stories,
+        max_retries=3,
+        raise_on_error=False,
+        raise_on_exception=True,
     ):
         if ok:
             continue
