@@ -251,7 +251,12 @@ def _build(
             es = store.connect(settings)
             with _source_lease(source, settings, es):
                 counts = pipeline.index(
-                    docs_path, settings, es, source_id=source.id, run_id=_run_id()
+                    docs_path,
+                    settings,
+                    es,
+                    source_id=source.id,
+                    run_id=_run_id(),
+                    publisher_of=pipeline.publishers(settings),
                 )
             log.info("indexed %s: %s", docs_path, counts)
             return counts

@@ -696,12 +696,12 @@ def index(
     *,
     source_id: str,
     run_id: str,
-    publisher_of: Mapping[str, str] | None = None,
+    publisher_of: Mapping[str, str],
 ) -> Counts:
     """Bulk-write one staged batch, store its alerts and rejects, then remove the file.
 
-    ``publisher_of`` is ``publishers(settings)``, read once by a caller that indexes
-    several batches; read here when not given.
+    ``publisher_of`` is ``publishers(settings)``, read by the caller: once per run by one
+    that indexes several batches.
 
     The file stays until everything in it is written or recorded as a reject with its
     reason: an unreachable Elasticsearch raises before the unlink, and the retry (or the
@@ -716,8 +716,6 @@ def index(
     articles = _unique_by_id(r for r in records if "doc" in r)
     documents = [article["doc"] for article in articles]
     line_hashes = {a["doc"]["_id"]: a["line_hashes"] for a in articles if a.get("line_hashes")}
-    if publisher_of is None:
-        publisher_of = publishers(settings)
     prepared: list[story_store.PreparedStories] = []
     result = store.index_articles(
         es,

@@ -164,7 +164,14 @@ def test_an_article_whose_write_fails_is_not_counted_in_its_story(
     batch = [_article(1, body), _article(2, body, **unindexable), _article(3, alone, **unindexable)]
     path = staging.run_folder(settings.staging_base, "sputnik_arabic", "r1") / "docs-0.jsonl.gz"
     staging.write_records(path, [{"doc": doc, "alerts": []} for doc in batch])
-    counts = pipeline.index(str(path), settings, es, source_id="sputnik_arabic", run_id="r1")
+    counts = pipeline.index(
+        str(path),
+        settings,
+        es,
+        source_id="sputnik_arabic",
+        run_id="r1",
+        publisher_of=pipeline.publishers(settings),
+    )
     assert counts["indexed"] == 1 and counts["failed"] == 2
     es.indices.refresh(index=names.stories)
     stories = {hit["_id"]: hit["_source"] for hit in helpers.scan(es, index=names.stories)}
@@ -201,6 +208,7 @@ def test_parallel_batches_joining_one_story_lose_none_of_its_members(
             es,
             source_id="sputnik_arabic",
             run_id="r1",
+            publisher_of=pipeline.publishers(settings),
         )
         assert first["stories_updated"] == 1
     else:
@@ -224,7 +232,12 @@ def test_parallel_batches_joining_one_story_lose_none_of_its_members(
         counts = list(
             pool.map(
                 lambda path: pipeline.index(
-                    path, settings, es, source_id="sputnik_arabic", run_id="r1"
+                    path,
+                    settings,
+                    es,
+                    source_id="sputnik_arabic",
+                    run_id="r1",
+                    publisher_of=pipeline.publishers(settings),
                 ),
                 batches,
             )
