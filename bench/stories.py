@@ -8,7 +8,8 @@
    recall per kind of variant, and whether ``duplicate_of`` points to the original.
 2. Cost: ``run_once`` on the generated throughput site with story detection on and off
    (``NEWS_INGEST_STORIES``), side by side in each round, in fresh indices, alternating
-   which goes first; the median round's ratio is reported with every round's.
+   which goes first; the median round's ratio is reported with every round's, and the
+   ratio of the rounds' totals; in wall time and in core-seconds of all the run's work.
 
     .venv/bin/python bench/stories.py [--threshold 0.5] [--pages 1000] [--rounds 3]
                                       [--skip-cost] [--no-alerts]
