@@ -539,7 +539,8 @@ def _recent_stories(es: Elasticsearch, names: IndexNames, since: datetime) -> di
 def _member_counts(
     es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]
 ) -> dict[str, tuple[int, int | None]]:
-    """Each story's indexed member count and latest ``indexed_at`` (epoch ms)."""
+    """Each story's indexed member count and latest ``indexed_at`` (epoch ms), aggregated
+    as a story document's ``members`` and ``updated_at`` are (``_STORY_AGGS``)."""
     response = es.search(
         index=names.articles,
         query={"terms": {"story_id": list(story_ids)}},
@@ -547,7 +548,7 @@ def _member_counts(
         aggs={
             "stories": {
                 "terms": {"field": "story_id", "size": len(story_ids)},
-                "aggs": {"updated": {"max": {"field": "indexed_at"}}},
+                "aggs": {"updated": _STORY_AGGS["updated"]},
             }
         },
     )
